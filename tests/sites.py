@@ -1,0 +1,94 @@
+"""Render the template, make the build environment a site asks for, and build the site.
+
+Shared by the tests and by scripts/demo.py, so that both do exactly what a site owner does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import copier
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", TEMPLATE / ".cache"))
+
+
+def render(dest: Path, **answers) -> Path:
+    """`copier copy --defaults` of this template (its working tree) with these answers."""
+    copier.run_copy(str(TEMPLATE), dest, data=answers, defaults=True, quiet=True)
+    return dest
+
+
+def environment(site: Path) -> dict:
+    return yaml.safe_load((site / "environment.yml").read_text())
+
+
+def pip_requirements(site: Path) -> list[str]:
+    """The `pip:` list of the site's environment.yml: what the site builds with."""
+    (pip,) = (dep["pip"] for dep in environment(site)["dependencies"] if isinstance(dep, dict))
+    return pip
+
+
+def python_version(site: Path) -> str:
+    (spec,) = (dep for dep in environment(site)["dependencies"] if str(dep).startswith("python="))
+    return spec.split("=", 1)[1]
+
+
+def build_env(site: Path) -> Path:
+    """A virtual environment with the site's pinned requirements; one per set of pins, cached.
+
+    Stands in for `micromamba create -f environment.yml` (conda is not reachable everywhere):
+    the same Python version and the same pip list.
+    """
+    version = python_version(site)
+    requirements = pip_requirements(site)
+    key = hashlib.sha256(json.dumps([version, requirements]).encode()).hexdigest()[:16]
+    env_dir = CACHE / "build-envs" / key
+    if (env_dir / "ready").exists():
+        return env_dir
+    interpreter = _interpreter(version)
+    shutil.rmtree(env_dir, ignore_errors=True)
+    subprocess.run([interpreter, "-m", "venv", env_dir], check=True)
+    run_in_env(env_dir, ["python", "-m", "pip", "install", "--disable-pip-version-check", *requirements])
+    (env_dir / "ready").write_text("\n".join(requirements) + "\n")
+    return env_dir
+
+
+def _interpreter(version: str) -> str:
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    found = shutil.which(f"python{version}")
+    if not found:
+        raise RuntimeError(f"the site builds with Python {version}; install python{version}")
+    return found
+
+
+def build(site: Path, env_dir: Path | None = None) -> Path:
+    """A clean `jupyter lite build` of the site (a stale doit db silently drops config)."""
+    env_dir = env_dir or build_env(site)
+    output = site / "_output"
+    shutil.rmtree(output, ignore_errors=True)
+    (site / ".jupyterlite.doit.db").unlink(missing_ok=True)
+    run_in_env(env_dir, ["jupyter", "lite", "build"], cwd=site)
+    return output
+
+
+def run_in_env(env_dir: Path, command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a command of the build environment as if it were activated."""
+    bin_dir = env_dir / "bin"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env.update(VIRTUAL_ENV=str(env_dir), PATH=f"{bin_dir}{os.pathsep}{env['PATH']}")
+    done = subprocess.run(
+        [str(bin_dir / command[0]), *command[1:]], env=env, capture_output=True, text=True, **kwargs
+    )
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done

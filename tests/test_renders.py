@@ -1,0 +1,151 @@
+"""`copier copy` renders a site repo whose files and config follow from the answers."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from sites import TEMPLATE, pip_requirements, render
+from variants import VARIANTS
+
+ALL_APPS = ["lab", "retro", "repl"]
+
+
+def read_json(path):
+    return json.loads(path.read_text())
+
+
+def answers_of(site):
+    return yaml.safe_load((site / ".copier-answers.yml").read_text())
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_files_follow_the_answers(rendered_site, variant):
+    site = rendered_site(variant)
+    answers = answers_of(site)
+    for always in [
+        "README.md",
+        "environment.yml",
+        "jupyter_lite_config.json",
+        "jupyter-lite.json",
+        "content/welcome.ipynb",
+        "content/collaborate.md",
+        "preview.py",
+        ".gitignore",
+    ]:
+        assert (site / always).is_file(), always
+    for app in ALL_APPS:
+        assert (site / app / "jupyter-lite.json").is_file() == (app in answers["apps"]), app
+    assert (site / "overrides.json").is_file() == bool(answers["default_room"])
+    assert (site / ".github/workflows/deploy.yml").is_file() == answers["deploy_to_pages"]
+    assert (site / ".pre-commit-config.yaml").is_file() == answers["use_pre_commit"]
+    assert (site / "signaling/server.py").is_file() == answers["signaling_server"]
+    assert (site / "signaling/Dockerfile").is_file() == answers["signaling_server"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_config_carries_the_answers(rendered_site, variant):
+    site = rendered_site(variant)
+    answers = answers_of(site)
+    root = read_json(site / "jupyter-lite.json")["jupyter-config-data"]
+    assert root["appName"] == answers["site_name"]
+    assert root["fullWebRtcSignalingUrls"] == answers["signaling_urls"]
+    assert root["webRtcRoomPrefix"] == answers["room_prefix"]
+    assert root["collaborative"] == bool(answers["collaborative_apps"])
+    # The landing page redirects to appUrl, ./lab unless the lab app is left out.
+    landing = {"lab": None, "retro": "./retro/tree", "repl": "./repl"}
+    first_app = next(app for app in ALL_APPS if app in answers["apps"])
+    assert root.get("appUrl") == landing[first_app]
+    for app in answers["apps"]:
+        app_config = read_json(site / app / "jupyter-lite.json")["jupyter-config-data"]
+        assert app_config == {"collaborative": app in answers["collaborative_apps"]}, app
+    if answers["default_room"]:
+        overrides = read_json(site / "overrides.json")
+        assert overrides == {"@jupyterlite/webrtc-docprovider:plugin": {"room": answers["default_room"]}}
+    build_config = read_json(site / "jupyter_lite_config.json")["LiteBuildConfig"]
+    assert build_config["apps"] == answers["apps"]
+    assert build_config["contents"] == ["content"]
+    assert build_config["no_sourcemaps"] is True
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_environment_pins_every_requirement(rendered_site, variant):
+    site = rendered_site(variant)
+    answers = answers_of(site)
+    requirements = pip_requirements(site)
+    names = [re.split("[=<>]", r)[0] for r in requirements]
+    assert all("==" in r for r in requirements), requirements
+    assert "jupyterlite-core==0.1.3" in requirements
+    assert "jupyterlab-webrtc-docprovider==0.1.1" in requirements
+    assert "jupyter_server" in names
+    assert ("jupyterlite-pyodide-kernel==0.1.3" in requirements) == (answers["kernel"] == "pyodide")
+    assert "python=3.11" in yaml.safe_load((site / "environment.yml").read_text())["dependencies"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_content_and_readme(rendered_site, variant):
+    site = rendered_site(variant)
+    answers = answers_of(site)
+    notebook = read_json(site / "content/welcome.ipynb")
+    assert notebook["nbformat"] == 4
+    assert answers["site_name"] in "".join(notebook["cells"][0]["source"])
+    assert "?room=" in (site / "content/collaborate.md").read_text()
+    readme = (site / "README.md").read_text()
+    assert readme.startswith(f"# {answers['site_name']}\n")
+    for url in answers["signaling_urls"]:
+        assert url in readme
+    assert ("Not ready yet" in readme) == all(u.startswith("ws://") for u in answers["signaling_urls"])
+    assert "copier update --defaults" in readme
+
+
+def test_defaults(rendered_site):
+    answers = answers_of(rendered_site("defaults"))
+    assert answers["apps"] == ["lab", "retro"]
+    assert answers["collaborative_apps"] == ["lab", "retro"]
+    assert answers["kernel"] == "pyodide"
+    assert answers["signaling_urls"] == ["ws://localhost:4444"]
+    assert answers["default_room"] == ""
+    assert answers["repo_name"] == "collaborative-notebooks"
+    assert re.fullmatch("[0-9a-f]{40}", answers["room_prefix"])
+
+
+def test_room_prefix_is_random_per_site(tmp_path):
+    first = answers_of(render(tmp_path / "a"))["room_prefix"]
+    second = answers_of(render(tmp_path / "b"))["room_prefix"]
+    assert first != second
+
+
+def test_derived_defaults(tmp_path):
+    site = render(tmp_path / "s", site_name="Physics 101: Labs!", apps=["repl", "retro"])
+    answers = answers_of(site)
+    assert answers["repo_name"] == "physics-101-labs"
+    assert answers["collaborative_apps"] == ["retro"]  # the REPL edits no documents
+
+
+@pytest.mark.parametrize(
+    ("owner", "repo", "url"),
+    [
+        ("octo-org", "physics-101", "https://octo-org.github.io/physics-101/"),
+        ("Octo-Org", "octo-org.github.io", "https://octo-org.github.io/"),
+    ],
+)
+def test_pages_url_in_readme(tmp_path, owner, repo, url):
+    site = render(tmp_path / "s", github_owner=owner, repo_name=repo)
+    assert f"Live site: <{url}>" in (site / "README.md").read_text()
+    assert f"{url}lab/index.html?room=" in (site / "content/collaborate.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("urls", "warned"),
+    [(["ws://localhost:4444"], True), (["wss://signal.example.org"], False)],
+)
+def test_next_steps_message(tmp_path, urls, warned):
+    done = subprocess.run(
+        [sys.executable, "-m", "copier", "copy", "--defaults", "--data",
+         f"signaling_urls={json.dumps(urls)}", str(TEMPLATE), str(tmp_path / "s")],
+        capture_output=True, text=True, check=True,
+    )
+    assert "Settings -> Pages" in done.stderr + done.stdout
+    assert ("Collaboration will NOT work" in done.stderr + done.stdout) == warned
