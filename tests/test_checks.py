@@ -1,0 +1,45 @@
+"""The generated repo passes its own checks: the workflow lints clean, and its pre-commit hooks
+pass on a fresh repo without changing a byte."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sites import CACHE, TEMPLATE
+from variants import VARIANTS
+
+WORKFLOW = ".github/workflows/deploy.yml"
+BIN = Path(sys.executable).parent
+
+
+def run(command, cwd, **env):
+    done = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}
+    )
+    assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def variants_with(answer):
+    return [name for name, answers in VARIANTS.items() if answers.get(answer, True)]
+
+
+@pytest.mark.parametrize("variant", variants_with("deploy_to_pages"))
+def test_workflow_passes_zizmor_schema_and_actionlint(rendered_site, variant):
+    site = rendered_site(variant)
+    run([BIN / "zizmor", "--offline", "--persona", "pedantic", WORKFLOW], site)
+    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", WORKFLOW], site)
+    run(["node", TEMPLATE / "tests/actionlint.cjs", WORKFLOW], site)
+
+
+@pytest.mark.parametrize("variant", variants_with("use_pre_commit"))
+def test_pre_commit_hooks_pass_unchanged(rendered_site, variant, tmp_path):
+    site = rendered_site(variant)
+    repo = tmp_path / "repo"
+    run(["cp", "-a", site, repo], tmp_path)
+    run(["git", "init", "-q"], repo)
+    run(["git", "add", "-A"], repo)
+    run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
