@@ -43,20 +43,22 @@ def python_version(site: Path) -> str:
 
 
 def build_env(site: Path) -> Path:
-    """A virtual environment with the site's pinned requirements; one per set of pins, cached.
+    """A virtual environment with the site's pinned requirements.
 
     Stands in for `micromamba create -f environment.yml` (conda is not reachable everywhere):
     the same Python version and the same pip list.
     """
-    version = python_version(site)
-    requirements = pip_requirements(site)
+    return make_env(python_version(site), pip_requirements(site))
+
+
+def make_env(version: str, requirements: list[str]) -> Path:
+    """A virtual environment with these requirements; one per set of pins, cached."""
     key = hashlib.sha256(json.dumps([version, requirements]).encode()).hexdigest()[:16]
     env_dir = CACHE / "build-envs" / key
     if (env_dir / "ready").exists():
         return env_dir
-    interpreter = _interpreter(version)
     shutil.rmtree(env_dir, ignore_errors=True)
-    subprocess.run([interpreter, "-m", "venv", env_dir], check=True)
+    subprocess.run([_interpreter(version), "-m", "venv", env_dir], check=True)
     run_in_env(env_dir, ["python", "-m", "pip", "install", "--disable-pip-version-check", *requirements])
     (env_dir / "ready").write_text("\n".join(requirements) + "\n")
     return env_dir
@@ -81,13 +83,21 @@ def build(site: Path, env_dir: Path | None = None) -> Path:
     return output
 
 
-def run_in_env(env_dir: Path, command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    """Run a command of the build environment as if it were activated."""
-    bin_dir = env_dir / "bin"
+def activated(env_dir: Path) -> dict[str, str]:
+    """The process environment of an activated virtual environment."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    env.update(VIRTUAL_ENV=str(env_dir), PATH=f"{bin_dir}{os.pathsep}{env['PATH']}")
+    env.update(VIRTUAL_ENV=str(env_dir), PATH=f"{env_dir / 'bin'}{os.pathsep}{env['PATH']}")
+    return env
+
+
+def run_in_env(env_dir: Path, command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """Run a command of the environment as if it were activated; its output is in the error."""
     done = subprocess.run(
-        [str(bin_dir / command[0]), *command[1:]], env=env, capture_output=True, text=True, **kwargs
+        [str(env_dir / "bin" / command[0]), *command[1:]],
+        env=activated(env_dir),
+        capture_output=True,
+        text=True,
+        **kwargs,
     )
     if done.returncode:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")

@@ -1,0 +1,481 @@
+"""The signaling server shipped in generated sites (template/signaling/server.py).
+
+The protocol tests run against our server AND against y-webrtc's reference server
+(bin/server.js from npm), so that the two stay interchangeable for y-webrtc clients.
+Origin checks, configuration and robustness are ours only.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+from processes import LOOPBACK, free_port, running
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+REPO = Path(__file__).resolve().parents[1]
+SERVER = REPO / "template" / "signaling" / "server.py"
+REFERENCE_VERSION = "10.3.0"
+ALLOWED_ORIGIN = "http://allowed.test"
+TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
+
+
+# ----------------------------------------------------------------- servers ---
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the tests that need the reference server; fail them in CI (env CI set)."""
+    if os.environ.get("CI"):
+        pytest.fail(
+            f"{reason} (failing rather than skipping because CI is set)", pytrace=False
+        )
+    pytest.skip(reason)
+
+
+def installed_server_js(node_modules: Path) -> Path | None:
+    server_js = node_modules / "y-webrtc" / "bin" / "server.js"
+    # ws is an optional dependency of y-webrtc, checked too in case an install broke off
+    if server_js.is_file() and (node_modules / "ws" / "package.json").is_file():
+        return server_js
+    return None
+
+
+@pytest.fixture(scope="session")
+def reference_server_js() -> Path:
+    """y-webrtc's bin/server.js: from the repository's `npm ci` (package.json pins it)
+    if it ran, else installed once into the user's cache directory."""
+    if shutil.which("node") is None:
+        unavailable("node is not installed: it runs y-webrtc's reference server")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    prefix = cache / "jupyterlite-template-tests" / f"y-webrtc-{REFERENCE_VERSION}"
+    for node_modules in (REPO / "node_modules", prefix / "node_modules"):
+        if server_js := installed_server_js(node_modules):
+            return server_js
+    if shutil.which("npm") is None:
+        unavailable("npm is not installed: it installs y-webrtc's reference server")
+    command = ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund"]
+    command.append(f"y-webrtc@{REFERENCE_VERSION}")
+    try:
+        subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
+    except subprocess.CalledProcessError as error:
+        unavailable(f"{' '.join(command)} failed:\n{error.stderr}")
+    except subprocess.TimeoutExpired:
+        unavailable(f"{' '.join(command)} took more than 5 minutes")
+    server_js = installed_server_js(prefix / "node_modules")
+    if server_js is None:
+        unavailable(f"{' '.join(command)} did not install bin/server.js and ws")
+    return server_js
+
+
+def our_command(port: int, *flags: str, server: Path = SERVER) -> list[str | Path]:
+    return [sys.executable, server, "--host", LOOPBACK, "--port", str(port), *flags]
+
+
+@contextlib.contextmanager
+def our_server(*flags: str, server: Path = SERVER, **running_kwargs) -> Iterator[str]:
+    """Run our server on a free loopback port; yield its URL."""
+    port = free_port()
+    with running(
+        our_command(port, *flags, server=server), ready_port=port, **running_kwargs
+    ):
+        yield f"ws://{LOOPBACK}:{port}"
+
+
+@pytest.fixture(scope="session")
+def our_url() -> Iterator[str]:
+    with our_server("--allowed-origin", ALLOWED_ORIGIN) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=["ours", "reference"])
+def signaling_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of our server, then of the reference server (which binds every interface)."""
+    if request.param == "ours":
+        yield request.getfixturevalue("our_url")
+        return
+    server_js = request.getfixturevalue("reference_server_js")
+    port = free_port()
+    with running(["node", server_js], env={"PORT": str(port)}, ready_port=port):
+        yield f"ws://{LOOPBACK}:{port}"
+
+
+@pytest.fixture
+def topic() -> str:
+    """A topic no other test uses, as servers are shared between tests."""
+    return uuid.uuid4().hex
+
+
+# ----------------------------------------------------------------- clients ---
+
+
+def client(url: str, origin: str | None = ALLOWED_ORIGIN) -> ClientConnection:
+    # proxy=None: never route loopback test traffic through a proxy from the environment
+    return connect(url, origin=origin, proxy=None, open_timeout=TIMEOUT)
+
+
+def send(connection: ClientConnection, **message: object) -> None:
+    connection.send(json.dumps(message))
+
+
+def receive(connection: ClientConnection) -> dict:
+    return json.loads(connection.recv(timeout=TIMEOUT))
+
+
+def assert_nothing_received(connection: ClientConnection) -> None:
+    """Ping, and expect the pong as next message.
+
+    Servers handle each client's messages in order and push relays at once, so the
+    pong coming next proves that nothing else had been sent to this client.
+    """
+    send(connection, type="ping")
+    assert receive(connection) == {"type": "pong"}
+
+
+def subscribe(connection: ClientConnection, *topics: str) -> None:
+    """Subscribe, and return once the server has processed it (it sends no reply)."""
+    send(connection, type="subscribe", topics=list(topics))
+    assert_nothing_received(connection)
+
+
+def assert_accepted(url: str, origin: str | None) -> None:
+    with client(url, origin) as connection:
+        assert_nothing_received(connection)
+
+
+def assert_refused(url: str, origin: str) -> None:
+    with pytest.raises(InvalidStatus) as refusal:
+        client(url, origin)
+    assert refusal.value.response.status_code == 403
+
+
+# ---------------------------------------------------- protocol, both servers ---
+
+
+def test_ping_is_answered_with_pong(signaling_url: str) -> None:
+    with client(signaling_url) as connection:
+        send(connection, type="ping")
+        assert receive(connection) == {"type": "pong"}
+
+
+def test_publish_reaches_every_subscriber_with_the_subscriber_count(
+    signaling_url: str, topic: str
+) -> None:
+    with (
+        client(signaling_url) as alice,
+        client(signaling_url) as bob,
+        client(signaling_url) as carol,
+    ):
+        subscribe(alice, topic)
+        subscribe(bob, topic)
+        offer = {
+            "type": "publish",
+            "topic": topic,
+            "data": {"type": "signal", "é": [1, None]},
+        }
+        alice.send(json.dumps(offer))
+        assert receive(alice) == {**offer, "clients": 2}  # the sender gets it too
+        assert receive(bob) == {**offer, "clients": 2}
+        assert_nothing_received(carol)
+
+        send(carol, type="publish", topic=topic, data="from a non-subscriber")
+        assert receive(alice)["data"] == receive(bob)["data"] == "from a non-subscriber"
+        assert_nothing_received(carol)
+
+
+def test_publish_to_a_topic_without_subscribers_is_dropped(
+    signaling_url: str, topic: str
+) -> None:
+    with client(signaling_url) as alice, client(signaling_url) as bob:
+        subscribe(alice, topic)
+        send(bob, type="publish", topic=f"{topic}-nobody", data="dropped")
+        send(bob, type="publish", topic=topic, data="delivered")
+        assert receive(alice) == {
+            "type": "publish",
+            "topic": topic,
+            "data": "delivered",
+            "clients": 1,
+        }
+        assert_nothing_received(bob)
+
+
+def test_unsubscribe_stops_delivery_of_that_topic_only(
+    signaling_url: str, topic: str
+) -> None:
+    other_topic = f"{topic}-other"
+    with client(signaling_url) as alice, client(signaling_url) as bob:
+        subscribe(alice, topic, other_topic)
+        subscribe(bob, topic, other_topic)
+        send(alice, type="unsubscribe", topics=[topic])
+        assert_nothing_received(alice)
+
+        send(bob, type="publish", topic=topic, data="not for alice")
+        assert receive(bob)["clients"] == 1
+        assert_nothing_received(alice)
+
+        send(bob, type="publish", topic=other_topic, data="for both")
+        relayed = receive(bob)
+        assert relayed["clients"] == 2
+        assert receive(alice) == relayed
+
+
+def test_a_closed_connection_leaves_its_topics(signaling_url: str, topic: str) -> None:
+    with client(signaling_url) as alice:
+        subscribe(alice, topic)
+        with client(signaling_url) as bob:
+            subscribe(bob, topic)
+        # The server handles bob's close on its own schedule: poll, with a deadline.
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            send(alice, type="publish", topic=topic, data="anyone?")
+            if receive(alice)["clients"] == 1:
+                break
+            assert time.monotonic() < deadline, (
+                "the closed connection is still subscribed"
+            )
+
+
+def test_plain_http_request_gets_okay(signaling_url: str) -> None:
+    """Hosting platforms check a server's health with plain HTTP requests."""
+    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with no_proxy.open(
+        signaling_url.replace("ws://", "http://"), timeout=TIMEOUT
+    ) as response:
+        assert response.status == 200
+        assert response.read().strip() == b"okay"
+
+
+# ------------------------------------------------------------ ours only ---
+
+MALFORMED_MESSAGES = [
+    "not json",
+    "",
+    "null",
+    "[]",
+    '"ping"',
+    '{"type": 1}',
+    '{"type": "unknown"}',
+    '{"type": "subscribe"}',
+    '{"type": "subscribe", "topics": "not a list"}',
+    '{"type": "subscribe", "topics": [1, null, {}, []]}',
+    '{"type": "unsubscribe", "topics": {"a": 1}}',
+    '{"type": "publish"}',
+    '{"type": "publish", "topic": ["unhashable"]}',
+    '{"type": "publish", "topic": {"unhashable": 1}}',
+    "[" * 100_000,  # nested deeper than Python's recursion limit
+    b"\xff\xfe binary garbage",
+]
+
+
+def test_malformed_messages_are_ignored(our_url: str, topic: str) -> None:
+    """bin/server.js crashes on some of these; ours must ignore them all."""
+    with client(our_url) as mallory, client(our_url) as alice:
+        subscribe(alice, topic)
+        for message in MALFORMED_MESSAGES:
+            mallory.send(message)
+        # NaN is not JSON: relayed, it would break JSON.parse in alice's browser.
+        mallory.send(f'{{"type": "publish", "topic": "{topic}", "data": NaN}}')
+        assert_nothing_received(mallory)
+        assert_nothing_received(alice)
+    assert_accepted(our_url, ALLOWED_ORIGIN)
+
+
+def test_only_allowed_origins_may_connect() -> None:
+    flags = [
+        "--allowed-origin",
+        "http://allowed.test",
+        "--allowed-origin",
+        "https://Site.test/repo/",
+    ]
+    with our_server(*flags) as url:
+        assert_accepted(url, "http://allowed.test")
+        assert_accepted(url, "https://site.test")  # a site URL allows its origin
+        assert_refused(url, "http://evil.test")
+        assert_refused(url, "http://allowed.test:8080")
+        assert_refused(url, "https://allowed.test")
+        assert_accepted(url, None)  # not a browser: no Origin header
+
+
+def test_star_allows_any_origin() -> None:
+    with our_server("--allowed-origin", "*") as url:
+        assert_accepted(url, "http://anything.test")
+        assert_accepted(url, None)
+
+
+def test_default_origins_come_from_allowed_origins_txt(tmp_path: Path) -> None:
+    server = tmp_path / "server.py"
+    shutil.copy(SERVER, server)
+    (tmp_path / "allowed_origins.txt").write_text(
+        "# browsers send the origin only: scheme://host[:port]\n"
+        "https://owner.github.io  # the site\n"
+        "\n"
+        "http://localhost:8000\n"
+    )
+    # An empty ALLOWED_ORIGINS counts as unset, as in `docker run -e ALLOWED_ORIGINS=`.
+    with our_server(server=server, env={"ALLOWED_ORIGINS": ""}) as url:
+        assert_accepted(url, "https://owner.github.io")
+        assert_accepted(url, "http://localhost:8000")
+        assert_refused(url, "http://evil.test")
+
+
+def test_environment_configures_like_flags(tmp_path: Path, topic: str) -> None:
+    port = free_port()
+    host = "127.0.0.2"  # not the default, to prove that SIGNALING_HOST is used
+    env = {
+        "SIGNALING_HOST": host,
+        "PORT": str(port),
+        "ALLOWED_ORIGINS": "http://a.test, http://b.test",
+        "LOG_LEVEL": "debug",
+    }
+    log = tmp_path / "server.log"
+    with (
+        log.open("w") as stderr,
+        running(
+            [sys.executable, SERVER],
+            env=env,
+            ready_host=host,
+            ready_port=port,
+            stderr=stderr,
+        ),
+    ):
+        url = f"ws://{host}:{port}"
+        assert_accepted(url, "http://a.test")
+        assert_accepted(url, "http://b.test")
+        assert_refused(url, "http://c.test")
+        with client(url, "http://a.test") as connection:
+            subscribe(connection, f"secret-topic-{topic}")
+            send(
+                connection,
+                type="publish",
+                topic=f"secret-topic-{topic}",
+                data="secret-data",
+            )
+            receive(connection)
+    text = log.read_text()
+    assert f"listening on ws://{host}:{port}" in text
+    assert "DEBUG publish: 1 topic" in text
+    assert "refused connection from origin 'http://c.test'" in text
+    assert "secret" not in text, "message contents must never be logged"
+
+
+def test_flags_win_over_environment() -> None:
+    # our_server passes --host and --port, and waits for that port
+    env = {
+        "SIGNALING_HOST": "127.0.0.2",
+        "PORT": str(free_port()),
+        "ALLOWED_ORIGINS": "http://env.test",
+    }
+    with our_server("--allowed-origin", "http://flag.test", env=env) as url:
+        assert_accepted(url, "http://flag.test")
+        assert_refused(url, "http://env.test")
+
+
+@pytest.mark.parametrize(
+    ("origins_file", "args", "env", "error"),
+    [
+        (None, [], {}, "no allowed origins"),
+        ("# nothing yet\n\n", [], {}, "lists no origin"),
+        (
+            None,
+            ["--allowed-origin", "example.org"],
+            {},
+            "'example.org' is not an origin",
+        ),
+        (
+            None,
+            [],
+            {"ALLOWED_ORIGINS": "https://ok.test,ftp://no.test"},
+            "ALLOWED_ORIGINS: 'ftp://no.test' is not an origin",
+        ),
+        (
+            None,
+            ["--allowed-origin", "*"],
+            {"LOG_LEVEL": "loud"},
+            "'loud' is not one of",
+        ),
+        (None, ["--allowed-origin", "*"], {"PORT": "http"}, "invalid int value"),
+    ],
+)
+def test_bad_configuration_is_refused_with_a_clear_message(
+    tmp_path: Path,
+    origins_file: str | None,
+    args: list[str],
+    env: dict[str, str],
+    error: str,
+) -> None:
+    server = tmp_path / "server.py"
+    shutil.copy(SERVER, server)
+    if origins_file is not None:
+        (tmp_path / "allowed_origins.txt").write_text(origins_file)
+    result = subprocess.run(
+        [sys.executable, server, *args],
+        env={**os.environ, "ALLOWED_ORIGINS": "", **env},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 2, result.stderr
+    assert error in result.stderr
+
+
+def test_a_port_in_use_is_reported() -> None:
+    with socket.create_server((LOOPBACK, 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            our_command(port, "--allowed-origin", "*"),
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+        )
+    assert result.returncode == 1
+    assert f"cannot serve on {LOOPBACK}:{port}" in result.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_closes_connections_and_exits_0(signum: signal.Signals) -> None:
+    port = free_port()
+    with (
+        running(our_command(port, "--allowed-origin", "*"), ready_port=port) as process,
+        client(f"ws://{LOOPBACK}:{port}") as connection,
+    ):
+        process.send_signal(signum)
+        with pytest.raises(ConnectionClosed):
+            connection.recv(timeout=TIMEOUT)
+        assert connection.close_code == 1001  # going away
+        assert process.wait(TIMEOUT) == 0
+
+
+def test_help_documents_every_setting() -> None:
+    result = subprocess.run(
+        [sys.executable, SERVER, "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.returncode == 0
+    for setting in (
+        "--host",
+        "SIGNALING_HOST",
+        "--port",
+        "PORT",
+        "--allowed-origin",
+        "ALLOWED_ORIGINS",
+        "allowed_origins.txt",
+        "--log-level",
+        "LOG_LEVEL",
+    ):
+        assert setting in result.stdout
