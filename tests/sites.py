@@ -21,9 +21,11 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", TEMPLATE / ".cache"))
 
 
-def render(dest: Path, **answers) -> Path:
+def render(dest: Path, *, overwrite: bool = False, **answers) -> Path:
     """`copier copy --defaults` of this template (its working tree) with these answers."""
-    copier.run_copy(str(TEMPLATE), dest, data=answers, defaults=True, quiet=True)
+    copier.run_copy(
+        str(TEMPLATE), dest, data=answers, defaults=True, overwrite=overwrite, quiet=True
+    )
     return dest
 
 
