@@ -1,0 +1,338 @@
+"""`copier update` is safe: template releases arrive, the site owner's files and edits stay,
+answers can change, and a re-shaped question takes over the old answer.
+
+Every test works on throw-away repos: a copy of this template (its working tree) committed and
+tagged v1.0.0 in a tmp dir, later releases tagged on top, and a site generated from v1.0.0 in
+its own git repo. Copier runs from the command line, as site owners run it.
+"""
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from sites import CACHE, TEMPLATE, build
+
+BIN = Path(sys.executable).parent
+ENV = {
+    **os.environ,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # the copier and pre-commit the tests pin
+    "GIT_AUTHOR_NAME": "Site Owner",
+    "GIT_AUTHOR_EMAIL": "owner@example.org",
+    "GIT_COMMITTER_NAME": "Site Owner",
+    "GIT_COMMITTER_EMAIL": "owner@example.org",
+    # no hooks, signing or default branch from this machine's git config
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "PRE_COMMIT_HOME": str(CACHE / "pre-commit"),
+}
+# what the template ships in signaling/ (however its folder name is templated)
+SIGNALING_FILES = {
+    f"signaling/{path.name.removesuffix('.jinja')}"
+    for path in next(TEMPLATE.glob("template/*signaling*")).iterdir()
+}
+
+
+def run(command, cwd, expect_success=True):
+    done = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True)
+    if expect_success:
+        assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def commit_all(repo, message):
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "--no-verify", "-m", message], repo)
+
+
+def cli_data(answers):
+    """--data arguments; Copier reads each value as YAML, so JSON spells lists and booleans."""
+    return [
+        f"--data={key}={value if isinstance(value, str) else json.dumps(value)}"
+        for key, value in answers.items()
+    ]
+
+
+@pytest.fixture
+def template(tmp_path):
+    """This template's working tree as a git repo tagged v1.0.0."""
+    repo = tmp_path / "template"
+    repo.mkdir()
+    shutil.copy2(TEMPLATE / "copier.yml", repo)
+    shutil.copytree(
+        TEMPLATE / "template", repo / "template", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    run(["git", "init", "-q"], repo)
+    commit_all(repo, "template")
+    run(["git", "tag", "v1.0.0"], repo)
+    return repo
+
+
+def release(template, version, change):
+    """Apply change(template) and tag it: a template release."""
+    change(template)
+    commit_all(template, version)
+    run(["git", "tag", version], template)
+
+
+def generate(template, site, **answers):
+    """A site repo generated from v1.0.0 of the template, committed."""
+    run(
+        ["copier", "copy", "--defaults", "--vcs-ref=v1.0.0", *cli_data(answers), template, site],
+        template.parent,
+    )
+    run(["git", "init", "-q"], site)
+    commit_all(site, "site generated")
+    return site
+
+
+def update(site, *args, expect_success=True):
+    return run(["copier", "update", "--defaults", *args], site, expect_success)
+
+
+def changed_files(site):
+    run(["git", "add", "-A"], site)
+    return set(run(["git", "diff", "--cached", "--name-only"], site).stdout.split())
+
+
+def answers_of(site):
+    return yaml.safe_load((site / ".copier-answers.yml").read_text())
+
+
+def snapshot(site):
+    """Every file of the working tree (not .git/) and its bytes."""
+    return {
+        path.relative_to(site).as_posix(): path.read_bytes()
+        for path in site.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(site).parts
+    }
+
+
+def replace_once(path, old, new):
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path.name} no longer holds {old!r} once: update this test"
+    path.write_text(text.replace(old, new))
+
+
+def edit_copier_yml(template, change):
+    """change(config) on copier.yml, read and written as YAML (its comments are not needed)."""
+    path = template / "copier.yml"
+    config = yaml.safe_load(path.read_text())
+    change(config)
+    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+
+
+def make_owner_edits(site):
+    """What a site owner does: edits the welcome notebook, the README, the .gitignore and the
+    signaling origins, adds a notebook, deletes collaborate.md; commits. Returns the files
+    whose bytes the owner owns."""
+    welcome = site / "content/welcome.ipynb"
+    notebook = json.loads(welcome.read_text())
+    notebook["cells"].append({"cell_type": "markdown", "metadata": {}, "source": ["My own notes."]})
+    welcome.write_text(json.dumps(notebook, indent=1) + "\n")
+    notebook["cells"] = notebook["cells"][-1:]
+    (site / "content/mine.ipynb").write_text(json.dumps(notebook, indent=1) + "\n")
+    with (site / "README.md").open("a") as readme:
+        readme.write("\n## Course notes\n\nOffice hours on Fridays.\n")
+    with (site / "signaling/allowed_origins.txt").open("a") as origins:
+        origins.write("https://notebooks.example.edu\n")
+    with (site / ".gitignore").open("a") as gitignore:
+        gitignore.write(".venv/\n")
+    (site / "content/collaborate.md").unlink()
+    commit_all(site, "my edits")
+    owned = [
+        "content/welcome.ipynb",
+        "content/mine.ipynb",
+        "README.md",
+        "signaling/allowed_origins.txt",
+    ]
+    return {name: (site / name).read_bytes() for name in owned}
+
+
+def release_2(template):
+    """Changes to template-owned files (a pin, a workflow step, .gitignore) and to files the
+    owner owns (README, notebooks, origins), including dropping the welcome notebook."""
+    edit_copier_yml(
+        template, lambda config: config["stack"]["default"]["build"].append("tornado==6.6.1")
+    )
+    workflow = next(template.glob("template/*/workflows/deploy.yml.jinja"))
+    upload = "      - uses: actions/upload-pages-artifact"
+    step = "      - name: List the site\n        run: ls -R _output\n"
+    replace_once(workflow, upload, step + upload)
+    gitignore = template / "template/.gitignore"
+    gitignore.write_text("# never committed\n" + gitignore.read_text())
+    content = template / "template/content"
+    (content / "welcome.ipynb.jinja").rename(content / "intro.ipynb.jinja")
+    for owned in [
+        content / "collaborate.md.jinja",
+        template / "template/README.md.jinja",
+        next(template.glob("template/*signaling*/allowed_origins.txt.jinja")),
+    ]:
+        with owned.open("a") as file:
+            file.write("Added by release 2.\n")
+
+
+def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path):
+    site = generate(template, tmp_path / "site")
+    owned = make_owner_edits(site)
+    release(template, "v2.0.0", release_2)
+
+    # The site README's update instructions, run literally (no --vcs-ref: the newest release).
+    readme = (site / "README.md").read_text()
+    (block,) = re.findall(r"^## Updating\n.*?```bash\n(.*?)```", readme, re.DOTALL | re.MULTILINE)
+    for command in filter(None, (shlex.split(line, comments=True) for line in block.splitlines())):
+        run(command, site)
+
+    assert answers_of(site)["_commit"] == "v2.0.0"
+    assert changed_files(site) == {
+        ".copier-answers.yml",
+        "environment.yml",
+        ".github/workflows/deploy.yml",
+        ".gitignore",
+    }
+    assert "tornado==6.6.1" in (site / "environment.yml").read_text()
+    assert "name: List the site" in (site / ".github/workflows/deploy.yml").read_text()
+    gitignore = (site / ".gitignore").read_text()
+    assert gitignore.startswith("# never committed\n") and gitignore.endswith(".venv/\n")
+    for name, content in owned.items():
+        assert (site / name).read_bytes() == content, name
+    # deleted by the owner, and the template's new notebook is not pushed into their content/
+    assert sorted(path.name for path in (site / "content").iterdir()) == [
+        "mine.ipynb",
+        "welcome.ipynb",
+    ]
+    assert not list(site.rglob("*.rej"))
+    for name, content in snapshot(site).items():
+        assert not re.search(rb"^(<<<<<<<|>>>>>>>)( |$)", content, re.MULTILINE), name
+
+    output = build(site)
+    assert (output / "files/mine.ipynb").read_bytes() == owned["content/mine.ipynb"]
+
+
+@pytest.mark.parametrize(
+    ("before", "change", "regenerated"),
+    [
+        (
+            {},
+            {"signaling_urls": ["ws://localhost:4444", "wss://signal.example.org"]},
+            {"jupyter-lite.json"},
+        ),
+        ({}, {"kernel": "none"}, {"environment.yml"}),
+        (
+            {},
+            {"apps": ["lab", "retro", "repl"]},
+            {"jupyter_lite_config.json", "repl/jupyter-lite.json"},
+        ),
+        ({"signaling_server": False}, {"signaling_server": True}, SIGNALING_FILES),
+    ],
+    ids=["second-signaling-url", "kernel-none", "add-repl", "signaling-server-on"],
+)
+def test_changed_answer_regenerates_exactly_what_depends_on_it(
+    template, tmp_path, before, change, regenerated
+):
+    site = generate(template, tmp_path / "site", **before)
+    update(site, "--vcs-ref=v1.0.0", *cli_data(change))
+    answers = answers_of(site)
+    assert {key: answers[key] for key in change} == change
+    assert changed_files(site) == {".copier-answers.yml", *regenerated}
+
+
+def reshape_kernel_into_kernels(template):
+    """Release 2 of a template whose single-choice `kernel` became the list `kernels`.
+
+    The recipe for a renamed or re-shaped question: the new question's default reads the old
+    answer, which Copier still has from the answers file. Unlike `_migrations`, it needs no
+    --trust, and Copier drops the old answer from the answers file.
+    """
+
+    def reshape(config):
+        questions = list(config.items())
+        position = [name for name, _ in questions].index("kernel")
+        questions[position] = (
+            "kernels",
+            {
+                "type": "str",
+                "help": "Kernels that run in the browser (none: editing only, no code execution)",
+                "multiselect": True,
+                "choices": {"Pyodide (Python in WebAssembly)": "pyodide"},
+                # sites made before 2.0.0 answered `kernel: pyodide` or `kernel: none`
+                "default": "{{ [] if kernel is defined and kernel == 'none' else ['pyodide'] }}",
+            },
+        )
+        config.clear()
+        config.update(questions)
+
+    edit_copier_yml(template, reshape)
+    replace_once(
+        template / "template/environment.yml.jinja",
+        "{%- if kernel != 'none' %}\n      - {{ stack.kernels[kernel] }}\n{%- endif %}",
+        "{%- for kernel in kernels %}\n      - {{ stack.kernels[kernel] }}\n{%- endfor %}",
+    )
+
+
+@pytest.mark.parametrize(("kernel", "kernels"), [("none", []), ("pyodide", ["pyodide"])])
+def test_reshaped_question_takes_over_the_old_answer(template, tmp_path, kernel, kernels):
+    site = generate(template, tmp_path / "site", kernel=kernel)
+    release(template, "v2.0.0", reshape_kernel_into_kernels)
+    update(site)
+    answers = answers_of(site)
+    assert answers["kernels"] == kernels
+    assert "kernel" not in answers
+    # the same site: only the answers file says the question changed
+    assert changed_files(site) == {".copier-answers.yml"}
+
+
+def test_update_of_a_dirty_repo_is_refused_and_changes_nothing(template, tmp_path):
+    site = generate(template, tmp_path / "site")
+    release(template, "v2.0.0", release_2)
+    with (site / "content/welcome.ipynb").open("a") as welcome:
+        welcome.write("\n")
+    (site / "content/draft.ipynb").write_text("{}\n")
+    before = snapshot(site), run(["git", "status", "--porcelain"], site).stdout
+    refused = update(site, expect_success=False)
+    assert refused.returncode != 0
+    assert "Destination repository is dirty; cannot continue" in refused.stderr
+    assert (snapshot(site), run(["git", "status", "--porcelain"], site).stdout) == before
+
+
+def test_recopy_keeps_the_owner_files(template, tmp_path):
+    site = generate(template, tmp_path / "site")
+    owned = make_owner_edits(site)
+    run(["copier", "recopy", "--defaults", "--overwrite"], site)
+    for name, content in owned.items():
+        assert (site / name).read_bytes() == content, name
+
+
+@pytest.mark.parametrize(
+    ("leftover", "text", "hook_id"),
+    [
+        (
+            "content/collaborate.md",
+            "<<<<<<< before updating\nmine\n=======\ntheirs\n>>>>>>> after updating\n",
+            "check-merge-conflict",
+        ),
+        ("jupyter-lite.json.rej", "diff a/jupyter-lite.json b/jupyter-lite.json\n", "no-rej-files"),
+    ],
+    ids=["conflict-markers", "rej-file"],
+)
+def test_pre_commit_refuses_what_a_conflicted_update_leaves(
+    template, tmp_path, leftover, text, hook_id
+):
+    site = generate(template, tmp_path / "site")
+    run(["pre-commit", "install"], site)
+    head = run(["git", "rev-parse", "HEAD"], site).stdout
+    (site / leftover).write_text(text)
+    run(["git", "add", "-A"], site)
+    refused = run(["git", "commit", "-m", "after copier update"], site, expect_success=False)
+    assert refused.returncode != 0
+    # pre-commit details only the hooks that failed
+    assert f"- hook id: {hook_id}\n" in refused.stdout + refused.stderr, (
+        refused.stdout + refused.stderr
+    )
+    assert run(["git", "rev-parse", "HEAD"], site).stdout == head
