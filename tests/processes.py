@@ -42,9 +42,7 @@ def wait_for_port(
                     f"before {host}:{port} accepted connections"
                 ) from error
             if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"{host}:{port} refused connections for {timeout} s"
-                ) from error
+                raise TimeoutError(f"{host}:{port} refused connections for {timeout} s") from error
         time.sleep(0.02)  # polling interval, not a wait for readiness
 
 

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import venv
 from pathlib import Path
 
 import copier
@@ -61,7 +60,9 @@ def make_env(version: str, requirements: list[str]) -> Path:
         return env_dir
     shutil.rmtree(env_dir, ignore_errors=True)
     subprocess.run([_interpreter(version), "-m", "venv", env_dir], check=True)
-    run_in_env(env_dir, ["python", "-m", "pip", "install", "--disable-pip-version-check", *requirements])
+    run_in_env(
+        env_dir, ["python", "-m", "pip", "install", "--disable-pip-version-check", *requirements]
+    )
     (env_dir / "ready").write_text("\n".join(requirements) + "\n")
     return env_dir
 
@@ -102,5 +103,7 @@ def run_in_env(env_dir: Path, command: list[str], **kwargs) -> subprocess.Comple
         **kwargs,
     )
     if done.returncode:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
     return done

@@ -1,4 +1,4 @@
-"""Every rendered variant builds with `jupyter lite build`, and the BUILT site carries the answers."""
+"""Every variant builds with `jupyter lite build`, and the BUILT site carries the answers."""
 
 import json
 
@@ -43,8 +43,14 @@ def test_apps_carry_collaboration_settings(built):
 
 def test_default_room_reaches_the_extension_settings(built):
     _, output, answers = built
-    overrides = read_json(output / "jupyter-lite.json")["jupyter-config-data"].get("settingsOverrides", {})
-    expected = {WEBRTC_EXTENSION + ":plugin": {"room": answers["default_room"]}} if answers["default_room"] else {}
+    overrides = read_json(output / "jupyter-lite.json")["jupyter-config-data"].get(
+        "settingsOverrides", {}
+    )
+    expected = (
+        {WEBRTC_EXTENSION + ":plugin": {"room": answers["default_room"]}}
+        if answers["default_room"]
+        else {}
+    )
     assert overrides == expected
 
 
@@ -64,7 +70,9 @@ def test_contents_index_lists_the_content(built):
     site, output, _ = built
     listed = {entry["path"] for entry in read_json(output / "api/contents/all.json")["content"]}
     assert listed == {path.name for path in (site / "content").iterdir()}
-    assert (output / "files/welcome.ipynb").read_bytes() == (site / "content/welcome.ipynb").read_bytes()
+    assert (output / "files/welcome.ipynb").read_bytes() == (
+        site / "content/welcome.ipynb"
+    ).read_bytes()
 
 
 def test_no_source_maps_ship(built):

@@ -47,7 +47,13 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, answers, questio
 @pytest.mark.parametrize(
     "answers",
     [
-        {"signaling_urls": ["ws://localhost:4444", "ws://127.0.0.1/rtc", "wss://s.example.org:8443/x"]},
+        {
+            "signaling_urls": [
+                "ws://localhost:4444",
+                "ws://127.0.0.1/rtc",
+                "wss://s.example.org:8443/x",
+            ]
+        },
         {"github_owner": "a-b-c", "repo_name": "a.b_c-1"},
         {"room_prefix": "0123456789", "default_room": "lab-1.a_b"},
     ],

@@ -63,7 +63,9 @@ def test_config_carries_the_answers(rendered_site, variant):
         assert app_config == {"collaborative": app in answers["collaborative_apps"]}, app
     if answers["default_room"]:
         overrides = read_json(site / "overrides.json")
-        assert overrides == {"@jupyterlite/webrtc-docprovider:plugin": {"room": answers["default_room"]}}
+        assert overrides == {
+            "@jupyterlite/webrtc-docprovider:plugin": {"room": answers["default_room"]}
+        }
     build_config = read_json(site / "jupyter_lite_config.json")["LiteBuildConfig"]
     assert build_config["apps"] == answers["apps"]
     assert build_config["contents"] == ["content"]
@@ -146,9 +148,20 @@ def test_pages_url_in_readme(tmp_path, owner, repo, url):
 )
 def test_next_steps_message(tmp_path, urls, warned):
     done = subprocess.run(
-        [sys.executable, "-m", "copier", "copy", "--defaults", "--data",
-         f"signaling_urls={json.dumps(urls)}", str(TEMPLATE), str(tmp_path / "s")],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--data",
+            f"signaling_urls={json.dumps(urls)}",
+            str(TEMPLATE),
+            str(tmp_path / "s"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "Settings -> Pages" in done.stderr + done.stdout
     assert ("Collaboration will NOT work" in done.stderr + done.stdout) == warned

@@ -38,9 +38,7 @@ TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 def unavailable(reason: str) -> NoReturn:
     """Skip the tests that need the reference server; fail them in CI (env CI set)."""
     if os.environ.get("CI"):
-        pytest.fail(
-            f"{reason} (failing rather than skipping because CI is set)", pytrace=False
-        )
+        pytest.fail(f"{reason} (failing rather than skipping because CI is set)", pytrace=False)
     pytest.skip(reason)
 
 
@@ -87,9 +85,7 @@ def our_command(port: int, *flags: str, server: Path = SERVER) -> list[str | Pat
 def our_server(*flags: str, server: Path = SERVER, **running_kwargs) -> Iterator[str]:
     """Run our server on a free loopback port; yield its URL."""
     port = free_port()
-    with running(
-        our_command(port, *flags, server=server), ready_port=port, **running_kwargs
-    ):
+    with running(our_command(port, *flags, server=server), ready_port=port, **running_kwargs):
         yield f"ws://{LOOPBACK}:{port}"
 
 
@@ -194,9 +190,7 @@ def test_publish_reaches_every_subscriber_with_the_subscriber_count(
         assert_nothing_received(carol)
 
 
-def test_publish_to_a_topic_without_subscribers_is_dropped(
-    signaling_url: str, topic: str
-) -> None:
+def test_publish_to_a_topic_without_subscribers_is_dropped(signaling_url: str, topic: str) -> None:
     with client(signaling_url) as alice, client(signaling_url) as bob:
         subscribe(alice, topic)
         send(bob, type="publish", topic=f"{topic}-nobody", data="dropped")
@@ -210,9 +204,7 @@ def test_publish_to_a_topic_without_subscribers_is_dropped(
         assert_nothing_received(bob)
 
 
-def test_unsubscribe_stops_delivery_of_that_topic_only(
-    signaling_url: str, topic: str
-) -> None:
+def test_unsubscribe_stops_delivery_of_that_topic_only(signaling_url: str, topic: str) -> None:
     other_topic = f"{topic}-other"
     with client(signaling_url) as alice, client(signaling_url) as bob:
         subscribe(alice, topic, other_topic)
@@ -241,17 +233,13 @@ def test_a_closed_connection_leaves_its_topics(signaling_url: str, topic: str) -
             send(alice, type="publish", topic=topic, data="anyone?")
             if receive(alice)["clients"] == 1:
                 break
-            assert time.monotonic() < deadline, (
-                "the closed connection is still subscribed"
-            )
+            assert time.monotonic() < deadline, "the closed connection is still subscribed"
 
 
 def test_plain_http_request_gets_okay(signaling_url: str) -> None:
     """Hosting platforms check a server's health with plain HTTP requests."""
     no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with no_proxy.open(
-        signaling_url.replace("ws://", "http://"), timeout=TIMEOUT
-    ) as response:
+    with no_proxy.open(signaling_url.replace("ws://", "http://"), timeout=TIMEOUT) as response:
         assert response.status == 200
         assert response.read().strip() == b"okay"
 

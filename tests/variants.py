@@ -14,7 +14,7 @@ VARIANTS = {
     "retro-solo": {"apps": ["retro"], "collaborative_apps": [], "kernel": "none"},
     "repl-only": {"apps": ["repl"]},
     "all-apps-public": {
-        "site_name": "Physics 101 \"Labs\"",
+        "site_name": 'Physics 101 "Labs"',
         "github_owner": "octo-org",
         "repo_name": "physics-101",
         "apps": ["lab", "retro", "repl"],

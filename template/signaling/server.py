@@ -59,9 +59,7 @@ class Relay:
         )
         try:
             while True:
-                await self.dispatch(
-                    connection, topics, await connection.recv(decode=False)
-                )
+                await self.dispatch(connection, topics, await connection.recv(decode=False))
         except ConnectionClosed:
             pass  # a normal close or a vanished client: clean up the same way
         finally:
@@ -73,9 +71,7 @@ class Relay:
                 len(connection.server.connections),
             )
 
-    async def dispatch(
-        self, connection: ServerConnection, topics: set[str], raw: bytes
-    ) -> None:
+    async def dispatch(self, connection: ServerConnection, topics: set[str], raw: bytes) -> None:
         try:
             message = json.loads(raw, parse_constant=reject_constant)
         except (ValueError, RecursionError):  # RecursionError: absurdly nested JSON
@@ -116,18 +112,14 @@ class Relay:
             del self.subscribers[topic]
 
 
-def answer_plain_http(
-    connection: ServerConnection, request: Request
-) -> Response | None:
+def answer_plain_http(connection: ServerConnection, request: Request) -> Response | None:
     """Answer plain HTTP requests (health checks) with "okay", as bin/server.js does."""
     if "Upgrade" not in request.headers:
         return connection.respond(HTTPStatus.OK, "okay\n")
     return None
 
 
-def log_refusal(
-    connection: ServerConnection, request: Request, response: Response
-) -> None:
+def log_refusal(connection: ServerConnection, request: Request, response: Response) -> None:
     if response.status_code == HTTPStatus.FORBIDDEN:
         log.info("refused connection from origin %r", request.headers.get("Origin"))
 
@@ -167,23 +159,17 @@ def origin(value: str) -> str:
         return value
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an origin like https://example.org"
-        )
+        raise argparse.ArgumentTypeError(f"{value!r} is not an origin like https://example.org")
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 def log_level(value: str) -> str:
     if value.upper() not in LOG_LEVELS:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not one of {', '.join(LOG_LEVELS)}"
-        )
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {', '.join(LOG_LEVELS)}")
     return value.upper()
 
 
-def allowed_origins(
-    parser: argparse.ArgumentParser, flags: list[str] | None
-) -> list[str] | None:
+def allowed_origins(parser: argparse.ArgumentParser, flags: list[str] | None) -> list[str] | None:
     """Origins from the flags, else ALLOWED_ORIGINS, else allowed_origins.txt.
 
     None means any origin. Exits with a usage error if there is none or one is invalid.
@@ -205,9 +191,7 @@ def allowed_origins(
     except argparse.ArgumentTypeError as error:
         parser.error(f"{source}: {error}")
     if not origins:
-        parser.error(
-            f"{source} lists no origin; add your site's origin, or * to allow any"
-        )
+        parser.error(f"{source} lists no origin; add your site's origin, or * to allow any")
     return None if "*" in origins else sorted(origins)
 
 
@@ -222,8 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--host",
         default=os.environ.get("SIGNALING_HOST", "127.0.0.1"),
-        help="interface to listen on, 0.0.0.0 for all "
-        "(env SIGNALING_HOST; default 127.0.0.1)",
+        help="interface to listen on, 0.0.0.0 for all (env SIGNALING_HOST; default 127.0.0.1)",
     )
     parser.add_argument(
         "--port",
@@ -251,13 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     origins = allowed_origins(parser, args.allowed_origin)
 
-    logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(message)s"
-    )
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(message)s")
     # websockets logs every connection at INFO and message contents at DEBUG.
-    logging.getLogger("websockets").setLevel(
-        max(logging.WARNING, log.getEffectiveLevel())
-    )
+    logging.getLogger("websockets").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     try:
         asyncio.run(serve_forever(args.host, args.port, origins))
     except OSError as error:  # e.g. the port is in use
