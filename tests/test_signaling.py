@@ -18,7 +18,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 from processes import LOOPBACK, free_port, running
@@ -27,7 +26,6 @@ from websockets.sync.client import ClientConnection, connect
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER = REPO / "template" / "signaling" / "server.py"
-REFERENCE_VERSION = "10.3.0"
 ALLOWED_ORIGIN = "http://allowed.test"
 TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 
@@ -35,45 +33,12 @@ TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 # ----------------------------------------------------------------- servers ---
 
 
-def unavailable(reason: str) -> NoReturn:
-    """Skip the tests that need the reference server; fail them in CI (env CI set)."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (failing rather than skipping because CI is set)", pytrace=False)
-    pytest.skip(reason)
-
-
-def installed_server_js(node_modules: Path) -> Path | None:
-    server_js = node_modules / "y-webrtc" / "bin" / "server.js"
-    # ws is an optional dependency of y-webrtc, checked too in case an install broke off
-    if server_js.is_file() and (node_modules / "ws" / "package.json").is_file():
-        return server_js
-    return None
-
-
 @pytest.fixture(scope="session")
 def reference_server_js() -> Path:
-    """y-webrtc's bin/server.js: from the repository's `npm ci` (package.json pins it)
-    if it ran, else installed once into the user's cache directory."""
-    if shutil.which("node") is None:
-        unavailable("node is not installed: it runs y-webrtc's reference server")
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    prefix = cache / "jupyterlite-template-tests" / f"y-webrtc-{REFERENCE_VERSION}"
-    for node_modules in (REPO / "node_modules", prefix / "node_modules"):
-        if server_js := installed_server_js(node_modules):
-            return server_js
-    if shutil.which("npm") is None:
-        unavailable("npm is not installed: it installs y-webrtc's reference server")
-    command = ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund"]
-    command.append(f"y-webrtc@{REFERENCE_VERSION}")
-    try:
-        subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
-    except subprocess.CalledProcessError as error:
-        unavailable(f"{' '.join(command)} failed:\n{error.stderr}")
-    except subprocess.TimeoutExpired:
-        unavailable(f"{' '.join(command)} took more than 5 minutes")
-    server_js = installed_server_js(prefix / "node_modules")
-    if server_js is None:
-        unavailable(f"{' '.join(command)} did not install bin/server.js and ws")
+    """y-webrtc's bin/server.js, pinned in package.json and installed by `npm ci`."""
+    server_js = REPO / "node_modules" / "y-webrtc" / "bin" / "server.js"
+    if not server_js.is_file() or shutil.which("node") is None:
+        pytest.fail(f"{server_js} or node is missing: run scripts/setup (it runs npm ci)")
     return server_js
 
 
