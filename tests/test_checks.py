@@ -11,6 +11,12 @@ from sites import CACHE, TEMPLATE
 from variants import VARIANTS
 
 WORKFLOW = ".github/workflows/deploy.yml"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Site Owner",
+    "GIT_AUTHOR_EMAIL": "owner@example.org",
+    "GIT_COMMITTER_NAME": "Site Owner",
+    "GIT_COMMITTER_EMAIL": "owner@example.org",
+}
 BIN = Path(sys.executable).parent
 
 
@@ -41,5 +47,6 @@ def test_pre_commit_hooks_pass_unchanged(rendered_site, variant, tmp_path):
     run(["cp", "-a", site, repo], tmp_path)
     run(["git", "init", "-q"], repo)
     run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "generated"], repo, **GIT_IDENTITY)
     run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
