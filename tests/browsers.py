@@ -1,0 +1,279 @@
+"""Real browsers for collaboration tests: one Chromium process per peer, in a private network.
+
+Chromium gathers no WebRTC candidates when loopback is its only interface, so as root on Linux
+every server and browser of a test runs inside a network namespace made here, holding a dummy
+address (198.18.0.1, a benchmarking range) that routes nowhere: peers pair on it and nothing
+leaves the machine. Elsewhere they run on the normal network, where WebRTC may not pair.
+"""
+
+import contextlib
+import ctypes
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlencode
+
+import processes
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+NAMESPACE_ADDRESS = "198.18.0.1"
+SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # Otherwise candidates carry .local names that nothing in the namespace resolves.
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
+]
+CLONE_NEWNET = 0x40000000
+APP_TIMEOUT_MS = 60_000  # first load of JupyterLab on a busy 2-core machine
+SYNC_TIMEOUT_MS = 15_000
+
+
+class Network:
+    """Where the servers and browsers of one test session run.
+
+    `name` is the network namespace, or None for the normal network.
+    """
+
+    def __init__(self, name, host, chromium):
+        self.name = name
+        self.host = host
+        self.chromium = chromium
+
+    def command(self, cmd):
+        """`cmd` (a list) made to run inside this network."""
+        return ["ip", "netns", "exec", self.name, *map(str, cmd)] if self.name else [*map(str, cmd)]
+
+    def call(self, function, *args, **kwargs):
+        """Run `function(*args, **kwargs)` with its sockets in this network; return its result."""
+        if not self.name:
+            return function(*args, **kwargs)
+        outcome = {}
+
+        def enter_and_run():
+            try:
+                self.enter_from_this_thread()
+                outcome["result"] = function(*args, **kwargs)
+            except BaseException as error:  # re-raised in the caller's thread
+                outcome["error"] = error
+
+        thread = threading.Thread(target=enter_and_run)
+        thread.start()
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
+
+    def enter_from_this_thread(self):
+        """Move the calling thread (only) into the namespace: sockets it opens live there."""
+        if not self.name:
+            return
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), f"setns into {self.name} failed")
+        finally:
+            os.close(fd)
+
+    def free_port(self):
+        return self.call(processes.free_port, self.host)
+
+    def wait_for_port(self, port, timeout=30, process=None):
+        self.call(processes.wait_for_port, self.host, port, timeout, process=process)
+
+
+def chromium_path():
+    """The Chromium to drive: the system one, else Playwright's own; missing is a failure."""
+    if SYSTEM_CHROMIUM.is_file():
+        return SYSTEM_CHROMIUM
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        bundled = Path(playwright.chromium.executable_path)
+    if bundled.is_file():
+        return bundled
+    pytest.fail(
+        f"no Chromium: install one at {SYSTEM_CHROMIUM} (apt-get install chromium) "
+        "or run `playwright install chromium`"
+    )
+
+
+def _ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@contextlib.contextmanager
+def private_network(workdir):
+    """Yield the Network of a session: a fresh namespace when root on Linux, else the normal one."""
+    chromium = chromium_path()
+    if not (sys.platform == "linux" and os.geteuid() == 0 and shutil.which("ip")):
+        yield Network(None, "127.0.0.1", chromium)
+        return
+    name = f"rtc-{secrets.token_hex(4)}"
+    _ip("netns", "add", name)
+    try:
+        _ip("-n", name, "link", "set", "lo", "up")
+        _ip("-n", name, "link", "add", "rtcA", "type", "veth", "peer", "name", "rtcB")
+        _ip("-n", name, "addr", "add", f"{NAMESPACE_ADDRESS}/32", "dev", "rtcA")
+        _ip("-n", name, "link", "set", "rtcA", "up")
+        _ip("-n", name, "link", "set", "rtcB", "up")
+        _ip("-n", name, "route", "add", "default", "dev", "rtcA")
+        wrapper = Path(workdir) / f"chromium-in-{name}"
+        wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {name} {chromium} "$@"\n')
+        wrapper.chmod(0o755)
+        yield Network(name, NAMESPACE_ADDRESS, wrapper)
+    finally:
+        _ip("netns", "delete", name)
+
+
+def launch_peer(playwright: Playwright, network: Network) -> Browser:
+    """A browser process of its own: peers in one browser would sync through BroadcastChannel."""
+    return playwright.chromium.launch(
+        executable_path=str(network.chromium), headless=True, args=CHROMIUM_FLAGS
+    )
+
+
+def lab_url(site_url, *, room, username, path=None):
+    """JupyterLab of the site; with `path`, that document opens (then the address drops `path`)."""
+    query = {"path": path} if path else {}
+    return f"{site_url}/lab/index.html?{urlencode({**query, 'room': room, 'username': username})}"
+
+
+def retro_url(site_url, path, *, room, username):
+    """RetroLab's page for one document: the notebook page, or the editor for other files."""
+    page = "notebooks" if path.endswith(".ipynb") else "edit"
+    query = urlencode({"path": path, "room": room, "username": username})
+    return f"{site_url}/retro/{page}/index.html?{query}"
+
+
+class Peer:
+    """One user: a browser process of their own, a fresh profile (context) per page."""
+
+    def __init__(self, browser: Browser, name):
+        self.browser = browser
+        self.name = name
+        self._contexts = []
+
+    def open(self, url):
+        context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+        self._contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(APP_TIMEOUT_MS)
+        lite = LitePage(page)
+        page.goto(url)
+        return lite
+
+    def close_pages(self):
+        for context in self._contexts:
+            context.close()
+        self._contexts.clear()
+
+
+# CodeMirror 5 keeps its editor object on the `.CodeMirror` element.
+CELL_SOURCES_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
+    .map(cell => cell.querySelector('.CodeMirror').CodeMirror.getValue())"""
+EDITOR_TEXT_JS = "() => document.querySelector('.jp-FileEditor .CodeMirror').CodeMirror.getValue()"
+
+
+class LitePage:
+    """A JupyterLite 0.1 page (JupyterLab 3.5 or RetroLab 0.3) showing one shared document."""
+
+    def __init__(self, page: Page):
+        self.page = page
+        # RetroLab asks for a kernel when the notebook came from a peer (its kernelspec had not
+        # arrived yet); a user answers "No Kernel", and collaboration needs no kernel.
+        page.add_locator_handler(
+            page.locator(".jp-Dialog", has_text="Select Kernel"),
+            lambda dialog: dialog.get_by_role("button", name="No Kernel").click(),
+        )
+
+    # -- sharing status: "Sharing with N peers in ROOM as USER" (lab status bar, retro toolbar)
+    def wait_for_peers(self, count, timeout=SYNC_TIMEOUT_MS):
+        expect(
+            self.page.locator(f'[title^="Sharing with {count} peers in "]').first
+        ).to_be_attached(timeout=timeout)
+
+    def sharing_status(self):
+        return self.page.locator('[title^="Sharing with "]').first.get_attribute("title")
+
+    def open_from_file_browser(self, name):
+        """Open a document the way a user does: double-click it in the file browser."""
+        self.page.locator(".jp-DirListing-item", has_text=name).dblclick()
+
+    def dialogs(self):
+        return self.page.locator(".jp-Dialog").all_inner_texts()
+
+    # -- text files
+    def wait_for_text_editor(self):
+        self.page.locator(".jp-FileEditor .CodeMirror").wait_for(state="visible")
+
+    def text(self):
+        return self.page.evaluate(EDITOR_TEXT_JS)
+
+    def wait_for_text(self, expected, timeout=SYNC_TIMEOUT_MS):
+        self._wait_until_equal(EDITOR_TEXT_JS, expected, timeout)
+
+    def type_at_end(self, text):
+        """Type like a user: click into the editor, go to the end, type."""
+        editor = self.page.locator(".jp-FileEditor .CodeMirror")
+        editor.click()
+        editor.press("Control+End")
+        editor.locator("textarea").press_sequentially(text)
+
+    def save(self):
+        """Save with Ctrl-S and wait until the document tab is no longer marked as modified."""
+        self.page.locator(".jp-FileEditor .CodeMirror textarea").press("Control+s")
+        expect(self.page.locator(".lm-DockPanel-tabBar .jp-mod-dirty")).to_have_count(0)
+
+    # -- notebooks
+    def wait_for_notebook(self):
+        self.page.locator(".jp-Notebook .jp-Cell").first.wait_for(state="visible")
+
+    def cell_sources(self):
+        return self.page.evaluate(CELL_SOURCES_JS)
+
+    def wait_for_cell_sources(self, expected, timeout=SYNC_TIMEOUT_MS):
+        self._wait_until_equal(CELL_SOURCES_JS, expected, timeout)
+
+    def set_cell_source(self, index, text):
+        """Replace the source of cell `index` (a code cell) by typing into it."""
+        editor = self.page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".CodeMirror")
+        editor.click()
+        editor.press("Control+a")
+        editor.locator("textarea").press_sequentially(text)
+
+    def insert_cell_below(self, index, text):
+        """Select cell `index`, insert a code cell below it (command-mode `b`) and type into it."""
+        notebook = self.page.locator(".jp-Notebook")
+        notebook.locator(".jp-Cell").nth(index).locator(".jp-InputPrompt").click()
+        notebook.press("Escape")
+        notebook.press("b")
+        notebook.press("Enter")
+        notebook.locator(".jp-Cell").nth(index + 1).locator(
+            ".CodeMirror textarea"
+        ).press_sequentially(text)
+
+    def _wait_until_equal(self, read_js, expected, timeout):
+        try:
+            self.page.wait_for_function(
+                f"expected => JSON.stringify(({read_js})()) === JSON.stringify(expected)",
+                arg=expected,
+                timeout=timeout,
+            )
+        except PlaywrightTimeoutError:
+            actual = self.page.evaluate(read_js)
+            raise AssertionError(
+                f"after {timeout} ms the page shows {actual!r}, expected {expected!r}"
+            ) from None

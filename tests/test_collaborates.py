@@ -1,0 +1,648 @@
+"""Two or three people edit the same documents of a built site, each in a browser of their own.
+
+Everything runs in a private network namespace (see browsers.py). Browsers reach the signaling
+server through RecordingRelay, which passes every message through unchanged and keeps a copy,
+so the tests can show what the server saw: handshakes, never document text.
+"""
+
+import asyncio
+import hashlib
+import json
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from browsers import LitePage, Peer, lab_url, launch_peer, private_network, retro_url
+from playwright.sync_api import expect, sync_playwright
+from processes import running, stop
+from sites import TEMPLATE, build_env, render
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
+
+# The npm reference server, for conformance; package.json pins it, scripts/setup installs it.
+Y_WEBRTC_SERVER = TEMPLATE / "node_modules/y-webrtc/bin/server.js"
+
+
+# ---------------------------------------------------------------- the site
+
+
+@pytest.fixture(scope="session")
+def build_python(default_site):
+    """The python of the environment the site's environment.yml pins (it runs preview.py)."""
+    return build_env(default_site) / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def text_document(default_site):
+    return sorted(p.name for p in (default_site / "content").glob("*.md"))[0]
+
+
+@pytest.fixture(scope="session")
+def notebook_document(default_site):
+    return sorted(p.name for p in (default_site / "content").glob("*.ipynb"))[0]
+
+
+def text_of(site, name):
+    return (site / "content" / name).read_text(encoding="utf-8")
+
+
+def cell_sources_of(site, name):
+    cells = json.loads((site / "content" / name).read_text(encoding="utf-8"))["cells"]
+    return [
+        "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        for cell in cells
+    ]
+
+
+def room_prefix(site):
+    return json.loads((site / "_output" / "jupyter-lite.json").read_text())["jupyter-config-data"][
+        "webRtcRoomPrefix"
+    ]
+
+
+# ---------------------------------------------------------------- network, servers, browsers
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory):
+    with private_network(tmp_path_factory.mktemp("netns")) as network:
+        yield network
+
+
+class RecordingRelay:
+    """A WebSocket relay in front of the signaling server that records every message.
+
+    It forwards each frame unchanged (with the browser's Origin), so the signaling server
+    under test stays untouched.
+    """
+
+    def __init__(self, network, port, upstream_port):
+        self.network = network
+        self.port = port
+        self.upstream_port = upstream_port
+        self.frames = []  # (connection number, "in" or "out", raw text), in arrival order
+        self._connections = 0
+        self._loop = asyncio.new_event_loop()
+        self._server = None
+        threading.Thread(target=self._run_loop, daemon=True).start()
+
+    def _run_loop(self):
+        self.network.enter_from_this_thread()  # so its sockets live in the namespace
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    def start(self):
+        async def start():
+            self._server = await serve(self._handle, self.network.host, self.port)
+
+        self._run(start())
+
+    def stop(self):
+        """Close the port and every connection, as a server that went down."""
+
+        async def stop():
+            self._server.close()
+            await self._server.wait_closed()
+
+        self._run(stop())
+
+    async def _handle(self, browser):
+        self._connections += 1
+        number = self._connections
+        origin = browser.request.headers.get("Origin")
+        try:
+            async with connect(
+                f"ws://{self.network.host}:{self.upstream_port}", origin=origin
+            ) as server:
+                await asyncio.gather(
+                    self._pump(browser, server, number, "in"),
+                    self._pump(server, browser, number, "out"),
+                )
+        except (OSError, ConnectionClosed):
+            pass  # either side went away: the other one is closed with it
+
+    async def _pump(self, source, target, number, direction):
+        try:
+            async for frame in source:
+                self.frames.append((number, direction, frame))
+                await target.send(frame)
+        finally:
+            await target.close()
+
+    def messages(self, direction="in"):
+        """(connection number, decoded message) of every frame in one direction."""
+        return [
+            (number, json.loads(raw)) for number, way, raw in list(self.frames) if way == direction
+        ]
+
+
+class Signaling:
+    """The signaling service the site points at: a relay in front of one of the servers."""
+
+    def __init__(self, network, server, relay_port, allowed_origins):
+        self.network = network
+        self.server = server
+        self.allowed_origins = allowed_origins
+        self.ports = {"python": network.free_port(), "npm": network.free_port()}
+        self.processes = {}
+        self.relay = RecordingRelay(network, relay_port, self.ports["python"])
+        self.url = f"ws://{network.host}:{relay_port}"
+
+    def command(self, kind):
+        port = self.ports[kind]
+        if kind == "python":
+            origins = [
+                arg for origin in self.allowed_origins for arg in ("--allowed-origin", origin)
+            ]
+            return [
+                sys.executable,
+                self.server,
+                "--host",
+                self.network.host,
+                "--port",
+                port,
+                *origins,
+            ]
+        if not (Y_WEBRTC_SERVER.is_file() and shutil.which("node")):
+            pytest.fail(f"{Y_WEBRTC_SERVER} or node is missing: run scripts/setup (npm ci)")
+        # bin/server.js binds every interface: that is only the namespace's here.
+        return ["env", f"PORT={port}", "node", Y_WEBRTC_SERVER]
+
+    def start(self, kind="python"):
+        if kind not in self.processes:
+            process = subprocess.Popen(self.network.command(self.command(kind)))
+            self.network.wait_for_port(self.ports[kind], process=process)
+            self.processes[kind] = process
+        self.relay.upstream_port = self.ports[kind]
+        self.relay.start()
+
+    def stop(self):
+        """Take the whole service down: relay and servers."""
+        self.relay.stop()
+        for process in self.processes.values():
+            stop(process)
+        self.processes.clear()
+
+
+@pytest.fixture(scope="session")
+def site_ports(network):
+    return {"main": network.free_port(), "other": network.free_port(), "relay": network.free_port()}
+
+
+@pytest.fixture(scope="session")
+def signaling_service(network, site_ports, default_site):
+    """The site's own signaling/server.py, behind a recording relay."""
+    origins = [f"http://{network.host}:{site_ports[name]}" for name in ("main", "other")]
+    server = default_site / "signaling" / "server.py"
+    service = Signaling(network, server, site_ports["relay"], origins)
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def signaling(signaling_service):
+    """The signaling service, up and fresh for each test, whatever the previous test did to it."""
+    service = signaling_service
+    service.relay.frames.clear()
+    yield service
+    service.stop()
+    service.start()
+
+
+def serve_preview(network, python, site, port, signaling_url):
+    """`python preview.py` (it builds) in the namespace; yields the site URL once it serves."""
+    cmd = network.command(
+        [
+            python,
+            site / "preview.py",
+            "--host",
+            network.host,
+            "--port",
+            port,
+            "--signaling-url",
+            signaling_url,
+        ]
+    )
+    with running(cmd, stdout=subprocess.PIPE, text=True) as preview:
+        for line in preview.stdout:
+            if "Preview ready" in line:
+                break
+        else:
+            pytest.fail(f"preview.py exited with {preview.wait()} before serving")
+        yield f"http://{network.host}:{port}"
+
+
+@pytest.fixture(scope="session")
+def site_url(network, build_python, default_site, site_ports, signaling_service):
+    yield from serve_preview(
+        network, build_python, default_site, site_ports["main"], signaling_service.url
+    )
+
+
+@pytest.fixture(scope="session")
+def other_prefix_site(tmp_path_factory):
+    """Another site from this template: another room_prefix, as another deployment has."""
+    return render(tmp_path_factory.mktemp("other-prefix") / "site")
+
+
+@pytest.fixture(scope="session")
+def other_prefix_site_url(network, build_python, other_prefix_site, site_ports, signaling_service):
+    yield from serve_preview(
+        network, build_python, other_prefix_site, site_ports["other"], signaling_service.url
+    )
+
+
+@pytest.fixture(scope="session")
+def browsers(network):
+    with sync_playwright() as playwright:
+        launched = [launch_peer(playwright, network) for _ in range(3)]
+        yield launched
+        for browser in launched:
+            browser.close()
+
+
+@pytest.fixture
+def alice(browsers):
+    peer = Peer(browsers[0], "alice")
+    yield peer
+    peer.close_pages()
+
+
+@pytest.fixture
+def bob(browsers):
+    peer = Peer(browsers[1], "bob")
+    yield peer
+    peer.close_pages()
+
+
+@pytest.fixture
+def carol(browsers):
+    peer = Peer(browsers[2], "carol")
+    yield peer
+    peer.close_pages()
+
+
+@pytest.fixture
+def room():
+    """A fresh room per test, so that no test sees another one's peers."""
+    return f"room-{secrets.token_hex(4)}"
+
+
+def open_text(peer, site_url, name, room):
+    page = peer.open(lab_url(site_url, path=name, room=room, username=peer.name))
+    page.wait_for_text_editor()
+    return page
+
+
+def open_notebook(peer, url):
+    page = peer.open(url)
+    page.wait_for_notebook()
+    return page
+
+
+def marker(label):
+    """Text to type that occurs nowhere else (no brackets or quotes: editors auto-close those)."""
+    return f" {label}-{secrets.token_hex(3)}"
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+@pytest.mark.parametrize("server", ["python", "npm"])
+def test_text_file_syncs_both_ways_over_webrtc(
+    server, signaling, site_url, default_site, text_document, room, alice, bob
+):
+    signaling.stop()
+    signaling.start(server)
+    original = text_of(default_site, text_document)
+    a = open_text(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    b = open_text(bob, site_url, text_document, room)
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    b.wait_for_text(original)
+
+    from_alice = marker("alice")
+    a.type_at_end(from_alice)
+    b.wait_for_text(original + from_alice)
+    from_bob = marker("bob")
+    b.type_at_end(from_bob)
+    a.wait_for_text(original + from_alice + from_bob)
+
+    # The server saw both peers join one topic and trade WebRTC signals; text went peer to peer.
+    topic = (
+        hashlib.sha256(f"{room_prefix(default_site)}-{room}".encode()).hexdigest() + text_document
+    )
+    subscribers = {
+        n
+        for n, message in signaling.relay.messages()
+        if message["type"] == "subscribe" and topic in message["topics"]
+    }
+    assert len(subscribers) == 2
+    signals = [
+        m
+        for n, m in signaling.relay.messages()
+        if m["type"] == "publish" and m["topic"] == topic and m["data"]["type"] == "signal"
+    ]
+    assert {m["data"]["from"] for m in signals} == {m["data"]["to"] for m in signals}, (
+        "signals flow both ways"
+    )
+    assert len({m["data"]["from"] for m in signals}) == 2
+    relayed = "".join(raw for _, _, raw in signaling.relay.frames)
+    assert from_alice.strip() not in relayed and from_bob.strip() not in relayed
+
+
+def code_cell_index(site, name):
+    cells = json.loads((site / "content" / name).read_text(encoding="utf-8"))["cells"]
+    return next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
+
+
+def converged(read, pages, timeout=15):
+    """What every page shows once all of them show the same; an error if they never do."""
+    deadline = time.monotonic() + timeout
+    while True:
+        values = [read(page) for page in pages]
+        if all(value == values[0] for value in values):
+            return values[0]
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the peers never agreed: {values!r}")
+        pages[0].page.wait_for_timeout(100)  # polling interval, not synchronisation
+
+
+def wait_until(condition, timeout=15):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{condition.__doc__ or condition} did not happen in {timeout} s")
+        time.sleep(0.1)  # polling interval
+
+
+def edit_and_insert_cells(editor, inserter, shared, code_source):
+    """`editor` rewrites the first code cell, `inserter` adds one below; each sees the other's."""
+    index = shared.index(code_source)
+    edited = "y = 2" + secrets.token_hex(2)
+    editor.set_cell_source(index, edited)
+    expected = [*shared[:index], edited, *shared[index + 1 :]]
+    inserter.wait_for_cell_sources(expected)
+    inserted = "z = 3" + secrets.token_hex(2)
+    inserter.insert_cell_below(index, inserted)
+    editor.wait_for_cell_sources([*expected[: index + 1], inserted, *expected[index + 1 :]])
+
+
+@pytest.mark.parametrize("server", ["python", "npm"])
+def test_notebook_cells_sync_both_ways(
+    server, signaling, site_url, default_site, notebook_document, room, alice, bob
+):
+    signaling.stop()
+    signaling.start(server)
+    original = cell_sources_of(default_site, notebook_document)
+    a = open_notebook(alice, lab_url(site_url, path=notebook_document, room=room, username="alice"))
+    a.wait_for_cell_sources(original)
+    b = open_notebook(bob, lab_url(site_url, path=notebook_document, room=room, username="bob"))
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    shared = converged(LitePage.cell_sources, [a, b])
+    edit_and_insert_cells(a, b, shared, original[code_cell_index(default_site, notebook_document)])
+
+
+def test_lab_and_retro_edit_one_notebook(
+    signaling, site_url, default_site, notebook_document, room, alice, bob
+):
+    original = cell_sources_of(default_site, notebook_document)
+    a = open_notebook(alice, lab_url(site_url, path=notebook_document, room=room, username="alice"))
+    a.wait_for_cell_sources(original)
+    b = open_notebook(bob, retro_url(site_url, notebook_document, room=room, username="bob"))
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    b.wait_for_cell_sources(original)
+    edit_and_insert_cells(
+        a, b, original, original[code_cell_index(default_site, notebook_document)]
+    )
+
+
+def test_late_joiner_gets_unsaved_edits(
+    signaling, site_url, default_site, text_document, room, alice, bob, carol
+):
+    original = text_of(default_site, text_document)
+    a = open_text(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    b = open_text(bob, site_url, text_document, room)
+    b.wait_for_peers(1)
+    b.wait_for_text(original)
+    unsaved = marker("alice")
+    a.type_at_end(unsaved)
+    b.wait_for_text(original + unsaved)
+
+    c = open_text(carol, site_url, text_document, room)
+    c.wait_for_peers(2)
+    c.wait_for_text(original + unsaved)
+
+
+def test_without_signaling_editing_and_saving_work(
+    signaling, site_url, default_site, text_document, room, alice
+):
+    signaling.stop()
+    original = text_of(default_site, text_document)
+    a = open_text(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    typed = marker("offline")
+    a.type_at_end(typed)
+    a.wait_for_text(original + typed)
+    expect(a.page.locator(".lm-DockPanel-tabBar .jp-mod-dirty")).to_have_count(1)
+    a.save()
+    # Reopen the document in a new page load: what was saved comes back from browser storage.
+    a.page.goto(lab_url(site_url, path=text_document, room=room, username="alice"))
+    a.wait_for_text_editor()
+    a.wait_for_text(original + typed)
+    a.wait_for_peers(0)
+    assert a.dialogs() == []
+
+
+def test_peers_reconnect_after_signaling_restarts(
+    signaling, site_url, default_site, text_document, room, alice, bob, carol
+):
+    original = text_of(default_site, text_document)
+    a = open_text(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    b = open_text(bob, site_url, text_document, room)
+    b.wait_for_peers(1)
+    b.wait_for_text(original)
+
+    signaling.stop()
+    # The peers' own connection does not need the server.
+    while_down = marker("while-down")
+    a.type_at_end(while_down)
+    b.wait_for_text(original + while_down)
+
+    signaling.relay.frames.clear()
+    signaling.start()
+    topic = (
+        hashlib.sha256(f"{room_prefix(default_site)}-{room}".encode()).hexdigest() + text_document
+    )
+
+    def both_peers_subscribed_again():
+        return (
+            len(
+                {
+                    n
+                    for n, m in signaling.relay.messages()
+                    if m["type"] == "subscribe" and topic in m["topics"]
+                }
+            )
+            == 2
+        )
+
+    wait_until(both_peers_subscribed_again)
+
+    # A newcomer finds both through the restarted server, without anyone reloading.
+    c = open_text(carol, site_url, text_document, room)
+    c.wait_for_peers(2)
+    c.wait_for_text(original + while_down)
+    after = marker("carol")
+    c.type_at_end(after)
+    a.wait_for_text(original + while_down + after)
+    b.wait_for_text(original + while_down + after)
+
+
+def test_rooms_and_deployments_are_private(
+    signaling, site_url, other_prefix_site_url, default_site, text_document, room, alice, bob, carol
+):
+    original = text_of(default_site, text_document)
+    a = open_text(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    witness = open_text(carol, site_url, text_document, room)
+    witness.wait_for_peers(1)
+    witness.wait_for_text(original)
+    other_room = open_text(bob, site_url, text_document, room + "-other")
+    other_deployment = open_text(bob, other_prefix_site_url, text_document, room)
+    secret = marker("secret")
+    a.type_at_end(secret)
+    # The witness in A's room gets the edit; by then the others had every chance to get it too.
+    witness.wait_for_text(original + secret)
+    for outsider in (other_room, other_deployment):
+        assert outsider.text() == original
+        assert outsider.sharing_status().startswith("Sharing with 0 peers")
+
+
+def test_preview_py_alone_gives_collaborating_links(
+    tmp_path, network, default_site, build_python, alice, bob
+):
+    """`python preview.py` as a site owner runs it: build, own signaling server, two links."""
+    site = tmp_path / "site"
+    shutil.copytree(
+        default_site,
+        site,
+        ignore=shutil.ignore_patterns("_output", "_preview", ".jupyterlite.doit.db*"),
+    )
+    port, signaling_port = network.free_port(), network.free_port()
+    cmd = network.command(
+        [
+            build_python,
+            site / "preview.py",
+            "--host",
+            network.host,
+            "--port",
+            port,
+            "--signaling-port",
+            signaling_port,
+        ]
+    )
+    with running(cmd, stdout=subprocess.PIPE, text=True) as preview:
+        printed = []
+        for line in preview.stdout:
+            printed.append(line)
+            if "Preview ready" in line:
+                break
+        else:
+            pytest.fail(f"preview.py exited with {preview.wait()}:\n{''.join(printed)}")
+        links = [
+            word
+            for line in printed
+            for word in line.split()
+            if word.startswith("http") and "username=" in word
+        ]
+        assert [link.rsplit("=", 1)[1] for link in links] == ["alice", "bob"]
+        served = json.loads((site / "_output" / "jupyter-lite.json").read_text())[
+            "jupyter-config-data"
+        ]
+        assert served["fullWebRtcSignalingUrls"] == [f"ws://{network.host}:{signaling_port}"]
+        assert (site / "jupyter-lite.json").read_text() == (
+            default_site / "jupyter-lite.json"
+        ).read_text()
+
+        pages = [alice.open(links[0]), bob.open(links[1])]
+        document = sorted(p.name for p in (site / "content").glob("*.md"))[0]
+        original = text_of(site, document)
+        for page in pages:
+            page.open_from_file_browser(document)
+            page.wait_for_text_editor()
+            page.wait_for_text(original)
+        pages[1].wait_for_peers(1)
+        typed = marker("preview")
+        pages[0].type_at_end(typed)
+        pages[1].wait_for_text(original + typed)
+
+
+# ---------------------------------------------------------------- upstream bugs (docprovider 0.1.1)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "jupyterlab-webrtc-docprovider 0.1.1 waits only 1 s for a first sync: peers that open "
+        "a document within 1 s of each other sync before either loaded the file: all get it EMPTY"
+    ),
+)
+def test_bug_simultaneous_opening_empties_the_document(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    original = text_of(default_site, text_document)
+    pages = [
+        alice.open(lab_url(site_url, room=room, username="alice")),
+        bob.open(lab_url(site_url, room=room, username="bob")),
+    ]
+    for page in pages:
+        page.page.locator(".jp-DirListing-item", has_text=text_document).wait_for()
+    for page in pages:
+        page.open_from_file_browser(text_document)
+    for page in pages:
+        page.wait_for_text_editor()
+        page.wait_for_peers(1)
+    assert converged(LitePage.text, pages) == original
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "jupyterlab-webrtc-docprovider 0.1.1: peers that opened a document while disconnected "
+        "each loaded the file on their own; once they meet, its text appears TWICE"
+    ),
+)
+def test_bug_documents_opened_while_disconnected_get_duplicated(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    signaling.stop()
+    original = text_of(default_site, text_document)
+    a = open_text(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    b = open_text(bob, site_url, text_document, room)
+    b.wait_for_text(original)
+    from_alice, from_bob = marker("alice"), marker("bob")
+    a.type_at_end(from_alice)
+    b.type_at_end(from_bob)
+    signaling.start()
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    merged = converged(LitePage.text, [a, b])
+    assert merged in (original + from_alice + from_bob, original + from_bob + from_alice)
