@@ -1,0 +1,155 @@
+"""Keystroke-to-peer latency and time to "collaboration connected", in real browsers.
+
+Renders the default site, runs its own `python preview.py` (build, signaling server, web
+server) and drives one Chromium process per peer, as the collaboration tests do (in a private
+network namespace when root on Linux). An edit is made in the first peer's editor; each other
+peer stamps the moment its editor shows it. Both stamps are Date.now() of the same machine.
+
+    .venv/bin/python benchmarks/collaboration.py [--edits 30] [--peers 2 4]
+"""
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browsers import Peer, lab_url, launch_peer, private_network
+from playwright.sync_api import sync_playwright
+from processes import running
+from sites import build_env, render
+
+# a mesh of 4 Chromium processes on 2 cores can take a while to connect
+CONNECT_TIMEOUT_MS = 60_000
+TEXT_EDITOR = "document.querySelector('.jp-FileEditor .CodeMirror').CodeMirror"
+CELL_EDITOR = (
+    "[...document.querySelectorAll('.jp-Notebook .jp-Cell')]"
+    ".find(c => c.classList.contains('jp-CodeCell')).querySelector('.CodeMirror').CodeMirror"
+)
+# Stamp each mark when the peer's page first shows it; the editor is looked up on every DOM
+# change, since a synced notebook may re-create its cells.
+WATCH = """editor => {
+    window.__seen = {};
+    const stamp = () => {
+        let text = '';
+        try { text = eval(editor).getValue(); } catch { return; }
+        for (const m of text.match(/mark[0-9]+x/g) || []) window.__seen[m] ??= Date.now();
+    };
+    new MutationObserver(stamp).observe(
+        document.body, {subtree: true, childList: true, characterData: true});
+}"""
+EDIT = """([editor, mark]) => {
+    const cm = eval(editor);
+    const started = Date.now();
+    cm.replaceRange(mark, {line: cm.lastLine()});
+    return started;
+}"""
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def open_document(peer, site_url, room, document):
+    page = peer.open(lab_url(site_url, room=room, username=peer.name))
+    page.open_from_file_browser(document)
+    return page
+
+
+def measure(browsers, site_url, document, editor, peers, edits):
+    """Latencies (ms) from an edit in peer 0 to its arrival in each other peer."""
+    room = f"bench-{peers}-{document}-{time.monotonic_ns()}"
+    users = [Peer(browser, f"peer{i}") for i, browser in enumerate(browsers[:peers])]
+    pages = []
+    for user in users:  # one at a time, each joining the ones already connected
+        pages.append(open_document(user, site_url, room, document))
+        pages[-1].page.wait_for_function(
+            f"() => {{ try {{ return !!{editor} }} catch {{ return false }} }}"
+        )
+        pages[-1].wait_for_peers(len(pages) - 1, timeout=CONNECT_TIMEOUT_MS)
+    for page in pages:
+        page.wait_for_peers(peers - 1, timeout=CONNECT_TIMEOUT_MS)
+    for page in pages[1:]:
+        page.page.evaluate(WATCH, editor)
+    latencies = []
+    for n in range(edits):
+        mark = f"mark{n}x"
+        started = pages[0].page.evaluate(EDIT, [editor, mark])
+        for page in pages[1:]:
+            page.page.wait_for_function(f"() => window.__seen['{mark}']", timeout=15_000)
+            latencies.append(page.page.evaluate(f"window.__seen['{mark}']") - started)
+    for user in users:
+        user.close_pages()
+    return latencies
+
+
+def time_to_connected(browsers, site_url, document):
+    """Seconds from the second peer's page load to its "Sharing with 1 peers" status."""
+    room = f"bench-connect-{time.monotonic_ns()}"
+    first, second = Peer(browsers[0], "first"), Peer(browsers[1], "second")
+    open_document(first, site_url, room, document).wait_for_text_editor()
+    started = time.perf_counter()
+    page = open_document(second, site_url, room, document)
+    page.wait_for_peers(1)
+    seconds = time.perf_counter() - started
+    first.close_pages()
+    second.close_pages()
+    return seconds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--edits", type=int, default=30)
+    parser.add_argument("--peers", type=int, nargs="+", default=[2, 4])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch, private_network(scratch) as network:
+        site = render(Path(scratch) / "site")
+        python = build_env(site) / "bin" / "python"
+        port, signaling_port = network.free_port(), network.free_port()
+        preview = network.command(
+            [
+                python,
+                site / "preview.py",
+                "--host",
+                network.host,
+                "--port",
+                port,
+                "--signaling-port",
+                signaling_port,
+            ]
+        )
+        with running(preview, stdout=subprocess.PIPE, text=True) as server:
+            for line in server.stdout:
+                if "Preview ready" in line:
+                    break
+            site_url = f"http://{network.host}:{port}"
+            with sync_playwright() as playwright:
+                browsers = [launch_peer(playwright, network) for _ in range(max(args.peers))]
+                print(f"{args.edits} edits per case; one Chromium process per peer")
+                for peers in args.peers:
+                    for document, editor in [
+                        ("collaborate.md", TEXT_EDITOR),
+                        ("welcome.ipynb", CELL_EDITOR),
+                    ]:
+                        ms = measure(browsers, site_url, document, editor, peers, args.edits)
+                        print(
+                            f"{peers} peers, {document:15} median {statistics.median(ms):5.1f} ms"
+                            f"  p95 {percentile(ms, 0.95):5.1f} ms  ({len(ms)} arrivals)"
+                        )
+                seconds = [
+                    time_to_connected(browsers, site_url, "collaborate.md") for _ in range(3)
+                ]
+                print(
+                    "second peer, page load to 'Sharing with 1 peers': "
+                    f"median {statistics.median(seconds):.2f} s of {len(seconds)}"
+                )
+                for browser in browsers:
+                    browser.close()
+
+
+if __name__ == "__main__":
+    main()
