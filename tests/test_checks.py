@@ -50,3 +50,20 @@ def test_pre_commit_hooks_pass_unchanged(rendered_site, variant, tmp_path):
     run(["git", "commit", "-q", "-m", "generated"], repo, **GIT_IDENTITY)
     run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def test_template_repo_passes_the_hooks_it_ships(tmp_path):
+    """Its .pre-commit-config.yaml is the shipped one (a symlink), run on its own files."""
+    repo = tmp_path / "template-repo"
+    listed = run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], TEMPLATE
+    ).stdout
+    repo.mkdir()
+    for name in filter(None, listed.split("\0")):
+        if (TEMPLATE / name).exists():  # not deleted in the working tree
+            run(["cp", "--parents", "-P", name, repo], TEMPLATE)
+    run(["git", "init", "-q"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-q", "-m", "template"], repo, **GIT_IDENTITY)
+    run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
+    assert run(["git", "status", "--porcelain"], repo).stdout == ""
