@@ -10,16 +10,14 @@ peer stamps the moment its editor shows it. Both stamps are Date.now() of the sa
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browsers import Peer, lab_url, launch_peer, private_network
+from browsers import Peer, lab_url, launch_peer, preview, private_network
 from playwright.sync_api import sync_playwright
-from processes import running
 from sites import build_env, render
 
 # a mesh of 4 Chromium processes on 2 cores can take a while to connect
@@ -109,24 +107,8 @@ def main():
     with tempfile.TemporaryDirectory() as scratch, private_network(scratch) as network:
         site = render(Path(scratch) / "site")
         python = build_env(site) / "bin" / "python"
-        port, signaling_port = network.free_port(), network.free_port()
-        preview = network.command(
-            [
-                python,
-                site / "preview.py",
-                "--host",
-                network.host,
-                "--port",
-                port,
-                "--signaling-port",
-                signaling_port,
-            ]
-        )
-        with running(preview, stdout=subprocess.PIPE, text=True) as server:
-            for line in server.stdout:
-                if "Preview ready" in line:
-                    break
-            site_url = f"http://{network.host}:{port}"
+        options = ["--signaling-port", network.free_port()]
+        with preview(network, python, site, network.free_port(), *options) as (site_url, _):
             with sync_playwright() as playwright:
                 browsers = [launch_peer(playwright, network) for _ in range(max(args.peers))]
                 print(f"{args.edits} edits per case; one Chromium process per peer")

@@ -138,6 +138,26 @@ def private_network(workdir):
         _ip("netns", "delete", name)
 
 
+@contextlib.contextmanager
+def preview(network: Network, python, site: Path, port: int, *options):
+    """`python preview.py` of a site (it builds, then serves) inside the network.
+
+    Yields the site URL and what preview.py printed, once it says it is ready.
+    """
+    command = network.command(
+        [python, site / "preview.py", "--host", network.host, "--port", port, *options]
+    )
+    with processes.running(command, stdout=subprocess.PIPE, text=True) as process:
+        printed = []
+        for line in process.stdout:
+            printed.append(line)
+            if "Preview ready" in line:
+                break
+        else:
+            pytest.fail(f"preview.py exited with {process.wait()}:\n{''.join(printed)}")
+        yield f"http://{network.host}:{port}", "".join(printed)
+
+
 def launch_peer(playwright: Playwright, network: Network) -> Browser:
     """A browser process of its own: peers in one browser would sync through BroadcastChannel."""
     return playwright.chromium.launch(

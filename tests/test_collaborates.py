@@ -16,9 +16,9 @@ import threading
 import time
 
 import pytest
-from browsers import LitePage, Peer, lab_url, launch_peer, private_network, retro_url
+from browsers import LitePage, Peer, lab_url, launch_peer, preview, private_network, retro_url
 from playwright.sync_api import expect, sync_playwright
-from processes import running, stop
+from processes import stop
 from sites import TEMPLATE, build_env, render
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
@@ -219,26 +219,8 @@ def signaling(signaling_service):
 
 
 def serve_preview(network, python, site, port, signaling_url):
-    """`python preview.py` (it builds) in the namespace; yields the site URL once it serves."""
-    cmd = network.command(
-        [
-            python,
-            site / "preview.py",
-            "--host",
-            network.host,
-            "--port",
-            port,
-            "--signaling-url",
-            signaling_url,
-        ]
-    )
-    with running(cmd, stdout=subprocess.PIPE, text=True) as preview:
-        for line in preview.stdout:
-            if "Preview ready" in line:
-                break
-        else:
-            pytest.fail(f"preview.py exited with {preview.wait()} before serving")
-        yield f"http://{network.host}:{port}"
+    with preview(network, python, site, port, "--signaling-url", signaling_url) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -555,31 +537,10 @@ def test_preview_py_alone_gives_collaborating_links(
         ignore=shutil.ignore_patterns("_output", "_preview", ".jupyterlite.doit.db*"),
     )
     port, signaling_port = network.free_port(), network.free_port()
-    cmd = network.command(
-        [
-            build_python,
-            site / "preview.py",
-            "--host",
-            network.host,
-            "--port",
-            port,
-            "--signaling-port",
-            signaling_port,
-        ]
-    )
-    with running(cmd, stdout=subprocess.PIPE, text=True) as preview:
-        printed = []
-        for line in preview.stdout:
-            printed.append(line)
-            if "Preview ready" in line:
-                break
-        else:
-            pytest.fail(f"preview.py exited with {preview.wait()}:\n{''.join(printed)}")
+    options = ["--signaling-port", signaling_port]
+    with preview(network, build_python, site, port, *options) as (_, printed):
         links = [
-            word
-            for line in printed
-            for word in line.split()
-            if word.startswith("http") and "username=" in word
+            word for word in printed.split() if word.startswith("http") and "username=" in word
         ]
         assert [link.rsplit("=", 1)[1] for link in links] == ["alice", "bob"]
         served = json.loads((site / "_output" / "jupyter-lite.json").read_text())[
