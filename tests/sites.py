@@ -18,6 +18,16 @@ import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", TEMPLATE / ".cache"))
+# git as a site owner uses it in the tests: a fixed identity, none of this machine's config
+# (hooks, signing, default branch)
+OWNER_GIT_ENV = {
+    "GIT_AUTHOR_NAME": "Site Owner",
+    "GIT_AUTHOR_EMAIL": "owner@example.org",
+    "GIT_COMMITTER_NAME": "Site Owner",
+    "GIT_COMMITTER_EMAIL": "owner@example.org",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
 
 
 def render(dest: Path, *, overwrite: bool = False, **answers) -> Path:

@@ -7,16 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from sites import CACHE, TEMPLATE
+from sites import CACHE, OWNER_GIT_ENV, TEMPLATE
 from variants import VARIANTS
 
 WORKFLOW = ".github/workflows/deploy.yml"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "Site Owner",
-    "GIT_AUTHOR_EMAIL": "owner@example.org",
-    "GIT_COMMITTER_NAME": "Site Owner",
-    "GIT_COMMITTER_EMAIL": "owner@example.org",
-}
 BIN = Path(sys.executable).parent
 
 
@@ -47,7 +41,7 @@ def test_pre_commit_hooks_pass_unchanged(rendered_site, variant, tmp_path):
     run(["cp", "-a", site, repo], tmp_path)
     run(["git", "init", "-q"], repo)
     run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "generated"], repo, **GIT_IDENTITY)
+    run(["git", "commit", "-q", "-m", "generated"], repo, **OWNER_GIT_ENV)
     run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
 
@@ -64,6 +58,6 @@ def test_template_repo_passes_the_hooks_it_ships(tmp_path):
             run(["cp", "--parents", "-P", name, repo], TEMPLATE)
     run(["git", "init", "-q"], repo)
     run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "template"], repo, **GIT_IDENTITY)
+    run(["git", "commit", "-q", "-m", "template"], repo, **OWNER_GIT_ENV)
     run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
     assert run(["git", "status", "--porcelain"], repo).stdout == ""

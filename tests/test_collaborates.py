@@ -176,6 +176,11 @@ class Signaling:
         # bin/server.js binds every interface: that is only the namespace's here.
         return ["env", f"PORT={port}", "node", Y_WEBRTC_SERVER]
 
+    def use(self, kind):
+        """Restart the service in front of this kind of server."""
+        self.stop()
+        self.start(kind)
+
     def start(self, kind="python"):
         if kind not in self.processes:
             process = subprocess.Popen(self.network.command(self.command(kind)))
@@ -294,6 +299,17 @@ def open_in_lab(peer, site_url, name, room):
     return page
 
 
+def alice_then_bob(alice, bob, site_url, document, room, loaded):
+    """Alice opens the document and waits until loaded(her page); then Bob opens it; each sees
+    the other as a peer."""
+    a = open_in_lab(alice, site_url, document, room)
+    loaded(a)
+    b = open_in_lab(bob, site_url, document, room)
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    return a, b
+
+
 def open_notebook(peer, url):
     page = peer.open(url)
     page.wait_for_notebook()
@@ -312,14 +328,11 @@ def marker(label):
 def test_text_file_syncs_both_ways_over_webrtc(
     server, signaling, site_url, default_site, text_document, room, alice, bob
 ):
-    signaling.stop()
-    signaling.start(server)
+    signaling.use(server)
     original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
-    a.wait_for_text(original)
-    b = open_in_lab(bob, site_url, text_document, room)
-    a.wait_for_peers(1)
-    b.wait_for_peers(1)
+    a, b = alice_then_bob(
+        alice, bob, site_url, text_document, room, lambda page: page.wait_for_text(original)
+    )
     b.wait_for_text(original)
 
     from_alice = marker("alice")
@@ -393,14 +406,16 @@ def edit_and_insert_cells(editor, inserter, shared, code_source):
 def test_notebook_cells_sync_both_ways(
     server, signaling, site_url, default_site, notebook_document, room, alice, bob
 ):
-    signaling.stop()
-    signaling.start(server)
+    signaling.use(server)
     original = cell_sources_of(default_site, notebook_document)
-    a = open_in_lab(alice, site_url, notebook_document, room)
-    a.wait_for_cell_sources(original)
-    b = open_in_lab(bob, site_url, notebook_document, room)
-    a.wait_for_peers(1)
-    b.wait_for_peers(1)
+    a, b = alice_then_bob(
+        alice,
+        bob,
+        site_url,
+        notebook_document,
+        room,
+        lambda page: page.wait_for_cell_sources(original),
+    )
     shared = converged(LitePage.cell_sources, [a, b])
     edit_and_insert_cells(a, b, shared, original[code_cell_index(default_site, notebook_document)])
 
@@ -424,10 +439,9 @@ def test_late_joiner_gets_unsaved_edits(
     signaling, site_url, default_site, text_document, room, alice, bob, carol
 ):
     original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
-    a.wait_for_text(original)
-    b = open_in_lab(bob, site_url, text_document, room)
-    b.wait_for_peers(1)
+    a, b = alice_then_bob(
+        alice, bob, site_url, text_document, room, lambda page: page.wait_for_text(original)
+    )
     b.wait_for_text(original)
     unsaved = marker("alice")
     a.type_at_end(unsaved)
@@ -462,10 +476,9 @@ def test_peers_reconnect_after_signaling_restarts(
     signaling, site_url, default_site, text_document, room, alice, bob, carol
 ):
     original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
-    a.wait_for_text(original)
-    b = open_in_lab(bob, site_url, text_document, room)
-    b.wait_for_peers(1)
+    a, b = alice_then_bob(
+        alice, bob, site_url, text_document, room, lambda page: page.wait_for_text(original)
+    )
     b.wait_for_text(original)
 
     signaling.stop()

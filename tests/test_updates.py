@@ -17,19 +17,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sites import CACHE, TEMPLATE, build
+from sites import CACHE, OWNER_GIT_ENV, TEMPLATE, build
 
 BIN = Path(sys.executable).parent
 ENV = {
     **os.environ,
     "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # the copier and pre-commit the tests pin
-    "GIT_AUTHOR_NAME": "Site Owner",
-    "GIT_AUTHOR_EMAIL": "owner@example.org",
-    "GIT_COMMITTER_NAME": "Site Owner",
-    "GIT_COMMITTER_EMAIL": "owner@example.org",
-    # no hooks, signing or default branch from this machine's git config
-    "GIT_CONFIG_GLOBAL": os.devnull,
-    "GIT_CONFIG_NOSYSTEM": "1",
+    **OWNER_GIT_ENV,
     "PRE_COMMIT_HOME": str(CACHE / "pre-commit"),
 }
 # what the template ships in signaling/ (however its folder name is templated)
