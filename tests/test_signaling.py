@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 from processes import LOOPBACK, free_port, running
+from sites import TEMPLATE
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-REPO = Path(__file__).resolve().parents[1]
-SERVER = REPO / "template" / "signaling" / "server.py"
+SERVER = TEMPLATE / "template" / "signaling" / "server.py"
 ALLOWED_ORIGIN = "http://allowed.test"
 TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 
@@ -36,7 +36,7 @@ TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 @pytest.fixture(scope="session")
 def reference_server_js() -> Path:
     """y-webrtc's bin/server.js, pinned in package.json and installed by `npm ci`."""
-    server_js = REPO / "node_modules" / "y-webrtc" / "bin" / "server.js"
+    server_js = TEMPLATE / "node_modules" / "y-webrtc" / "bin" / "server.js"
     if not server_js.is_file() or shutil.which("node") is None:
         pytest.fail(f"{server_js} or node is missing: run scripts/setup (it runs npm ci)")
     return server_js
