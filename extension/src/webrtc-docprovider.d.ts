@@ -1,0 +1,19 @@
+// The part of jupyterlab-webrtc-docprovider 0.1.1 this extension uses. That package is not on
+// npm: its built extension registers this module in the page's shared scope, and webpack takes
+// it from there (package.json, sharedPackages).
+declare module '@jupyterlite/webrtc-docprovider' {
+  import { Token } from '@lumino/coreutils';
+
+  export interface IWebRtcManager {
+    readonly disabled: boolean;
+    readonly username: string;
+    readonly usercolor: string;
+    readonly signalingUrls: string[];
+    /** sha256 of "{roomPrefix}-{room}": the topic prefix every peer of the room shares */
+    readonly fullRoomId: string;
+    /** shown by its status items */
+    peerCount: number;
+  }
+
+  export const IWebRtcManager: Token<IWebRtcManager>;
+}
