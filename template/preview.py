@@ -75,8 +75,9 @@ def build():
     )
 
 
-def point_at_signaling(url):
-    """Make the built site use `url`; return the room prefix its pages will use."""
+def configure_preview(url):
+    """Make the built site use `url` and expose its app to the browser console (as
+    `window.jupyterapp`, for trying things out); return the room prefix its pages will use."""
     root = OUTPUT / "jupyter-lite.json"
     if not root.is_file():
         sys.exit(f"{root} is missing: build first (run without --no-build)")
@@ -90,6 +91,7 @@ def point_at_signaling(url):
         if path == root:
             # Without a prefix, pages on localhost pick a random one each, so they never pair.
             prefix = data.setdefault(PREFIX_KEY, "local-preview")
+            data["exposeAppInBrowser"] = True
         path.write_text(json.dumps(config, indent=2), encoding="utf-8")
     return prefix
 
@@ -142,7 +144,7 @@ def main():
         build()
     site_url = f"http://{args.host}:{args.port}"
     signaling_url = args.signaling_url or f"ws://{args.host}:{args.signaling_port}"
-    prefix = point_at_signaling(signaling_url)
+    prefix = configure_preview(signaling_url)
     httpd = http.server.ThreadingHTTPServer(
         (args.host, args.port), partial(SiteHandler, directory=str(OUTPUT))
     )

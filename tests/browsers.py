@@ -38,6 +38,7 @@ CHROMIUM_FLAGS = [
 CLONE_NEWNET = 0x40000000
 APP_TIMEOUT_MS = 60_000  # first load of JupyterLab on a busy 2-core machine
 SYNC_TIMEOUT_MS = 15_000
+MESH_TIMEOUT_MS = 60_000  # four peers pairing up two by two, on a busy 2-core machine
 
 
 class Network:
@@ -212,6 +213,9 @@ class LitePage:
 
     def __init__(self, page: Page):
         self.page = page
+        self.console = []  # what the page logged, for failure reports
+        page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
+        page.on("pageerror", lambda error: self.console.append(f"pageerror: {error.stack}"))
         # RetroLab asks for a kernel when the notebook came from a peer (its kernelspec had not
         # arrived yet); a user answers "No Kernel", and collaboration needs no kernel.
         page.add_locator_handler(
@@ -234,6 +238,39 @@ class LitePage:
 
     def dialogs(self):
         return self.page.locator(".jp-Dialog").all_inner_texts()
+
+    def wait_for_file(self, name):
+        self.page.locator(".jp-DirListing-item", has_text=name).wait_for()
+
+    def now(self):
+        """The page's clock, in ms (every browser of a test runs on this machine's clock)."""
+        return self.page.evaluate("Date.now()")
+
+    def open_at(self, path, epoch_ms):
+        """Open a document at a given moment of the page's clock, as the file browser does."""
+        self.page.evaluate(
+            """([path, at]) => setTimeout(
+                () => window.jupyterapp.commands.execute('docmanager:open', {path}),
+                at - Date.now())""",
+            [path, epoch_ms],
+        )
+
+    def stored(self, path):
+        """The document as this browser's storage holds it (its own copy, else the published)."""
+        return self.page.evaluate(
+            "path => window.jupyterapp.serviceManager.contents.get(path, {content: true})"
+            ".then(m => m.content)",
+            path,
+        )
+
+    def stored_names(self):
+        return self.page.evaluate(
+            "() => window.jupyterapp.serviceManager.contents.get('', {content: true})"
+            ".then(m => m.content.map(item => item.name))"
+        )
+
+    def close_document(self):
+        self.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:close-all')")
 
     # -- text files
     def wait_for_text_editor(self):
@@ -266,6 +303,26 @@ class LitePage:
 
     def wait_for_cell_sources(self, expected, timeout=SYNC_TIMEOUT_MS):
         self._wait_until_equal(CELL_SOURCES_JS, expected, timeout)
+
+    def add_output(self, index, output):
+        """Add an output to cell `index` of the open notebook, as a kernel would."""
+        self.page.evaluate(
+            """([index, output]) => window.jupyterapp.shell.currentWidget.content.model
+                .cells.get(index).outputs.add(output)""",
+            [index, output],
+        )
+
+    def wait_for_output_data(self, index, mimetype, length, timeout=SYNC_TIMEOUT_MS):
+        """Wait until cell `index` has an output whose `mimetype` data is `length` long."""
+        self.page.wait_for_function(
+            """([index, mimetype, length]) => {
+                const outputs = window.jupyterapp.shell.currentWidget.content.model
+                    .cells.get(index).outputs;
+                return outputs.length > 0 && (outputs.get(0).data[mimetype] || '').length === length;
+            }""",
+            arg=[index, mimetype, length],
+            timeout=timeout,
+        )
 
     def set_cell_source(self, index, text):
         """Replace the source of cell `index` (a code cell) by typing into it."""

@@ -6,17 +6,20 @@ so the tests can show what the server saw: handshakes, never document text.
 """
 
 import asyncio
+import base64
 import hashlib
 import json
 import secrets
 import shutil
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 
 import pytest
-from browsers import LitePage, Peer, lab_url, launch_peer, preview, private_network, retro_url
+from browsers import MESH_TIMEOUT_MS, SYNC_TIMEOUT_MS, LitePage, Peer, lab_url, launch_peer, preview, private_network, retro_url
 from playwright.sync_api import expect, sync_playwright
 from processes import stop
 from sites import TEMPLATE, build_env, render
@@ -248,34 +251,41 @@ def other_prefix_site_url(network, build_python, other_prefix_site, site_ports, 
     )
 
 
+PEOPLE = ("alice", "bob", "carol", "dave")
+
+
 @pytest.fixture(scope="session")
 def browsers(network):
+    """One browser process per person."""
     with sync_playwright() as playwright:
-        launched = [launch_peer(playwright, network) for _ in range(3)]
+        launched = [launch_peer(playwright, network) for _ in PEOPLE]
         yield launched
         for browser in launched:
             browser.close()
 
 
 @pytest.fixture
-def alice(browsers):
-    peer = Peer(browsers[0], "alice")
-    yield peer
-    peer.close_pages()
+def people(browsers):
+    """Everyone, each with fresh pages in their own browser; pages close after the test."""
+    peers = [Peer(browser, name) for browser, name in zip(browsers, PEOPLE)]
+    yield peers
+    for peer in peers:
+        peer.close_pages()
 
 
 @pytest.fixture
-def bob(browsers):
-    peer = Peer(browsers[1], "bob")
-    yield peer
-    peer.close_pages()
+def alice(people):
+    return people[0]
 
 
 @pytest.fixture
-def carol(browsers):
-    peer = Peer(browsers[2], "carol")
-    yield peer
-    peer.close_pages()
+def bob(people):
+    return people[1]
+
+
+@pytest.fixture
+def carol(people):
+    return people[2]
 
 
 @pytest.fixture
@@ -577,52 +587,101 @@ def test_preview_py_alone_gives_collaborating_links(
         pages[1].wait_for_text(original + typed)
 
 
-# ---------------------------------------------------------------- upstream bugs (docprovider 0.1.1)
+# ---------------------------------------------------------------- a class opens one document
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "jupyterlab-webrtc-docprovider 0.1.1 waits only 1 s for a first sync: peers that open "
-        "a document within 1 s of each other sync before either loaded the file: all get it EMPTY"
-    ),
-)
-def test_bug_simultaneous_opening_empties_the_document(
-    signaling, site_url, default_site, text_document, room, alice, bob
-):
-    original = text_of(default_site, text_document)
-    pages = [
-        alice.open(lab_url(site_url, room=room, username="alice")),
-        bob.open(lab_url(site_url, room=room, username="bob")),
-    ]
-    for page in pages:
-        page.page.locator(".jp-DirListing-item", has_text=text_document).wait_for()
-    for page in pages:
-        page.open_from_file_browser(text_document)
-    for page in pages:
+def shown(page, document):
+    """What a page shows of the document: its text, or its cells' sources."""
+    return page.cell_sources() if document.endswith(".ipynb") else page.text()
+
+
+def original_of(site, document):
+    return cell_sources_of(site, document) if document.endswith(".ipynb") else text_of(site, document)
+
+
+def as_shown(document, stored):
+    """A stored copy (text, or notebook JSON) as the page would show it."""
+    if not document.endswith(".ipynb"):
+        return stored
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in stored["cells"]]
+
+
+def wait_for_document(page, document):
+    if document.endswith(".ipynb"):
+        page.wait_for_notebook()
+    else:
         page.wait_for_text_editor()
-        page.wait_for_peers(1)
-    assert converged(LitePage.text, pages) == original
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "jupyterlab-webrtc-docprovider 0.1.1: peers that opened a document while disconnected "
-        "each loaded the file on their own; once they meet, its text appears TWICE"
-    ),
-)
-def test_bug_documents_opened_while_disconnected_get_duplicated(
-    signaling, site_url, default_site, text_document, room, alice, bob
+def wait_for_shown(page, document, expected, timeout=SYNC_TIMEOUT_MS):
+    if document.endswith(".ipynb"):
+        page.wait_for_cell_sources(expected, timeout)
+    else:
+        page.wait_for_text(expected, timeout)
+
+
+def edit_document(page, site, document):
+    """Make an edit that every peer must see; return what the document then shows."""
+    if document.endswith(".ipynb"):
+        sources = page.cell_sources()
+        index = code_cell_index(site, document)
+        edited = "y = 2" + secrets.token_hex(2)
+        page.set_cell_source(index, edited)
+        return [*sources[:index], edited, *sources[index + 1 :]]
+    expected = page.text() + marker("edit")
+    page.type_at_end(expected[len(page.text()) :])
+    return expected
+
+
+@pytest.mark.parametrize("document", ["notebook", "text"])
+def test_a_class_opening_one_document_together_sees_it_once(
+    document, signaling, site_url, default_site, text_document, notebook_document, people
 ):
+    """Four people open the same document within a few ms, in a fresh room, twice over."""
+    document = notebook_document if document == "notebook" else text_document
+    original = original_of(default_site, document)
+    for trial in range(2):
+        room = f"class-{secrets.token_hex(4)}"
+        pages = [peer.open(lab_url(site_url, room=room, username=peer.name)) for peer in people]
+        for page in pages:
+            page.wait_for_file(document)
+        # within 100 ms, as a class does when told "open it now"
+        at = pages[0].now() + 1000
+        for i, page in enumerate(pages):
+            page.open_at(document, at + 30 * i)
+        for page in pages:
+            wait_for_document(page, document)
+            wait_for_shown(page, document, original)
+        # What each browser saved is the document, never an empty or doubled copy of it.
+        assert [as_shown(document, page.stored(document)) for page in pages] == [original] * 4
+
+        editor = pages[trial % len(pages)]
+        expected = edit_document(editor, default_site, document)
+        for page in pages:
+            wait_for_shown(page, document, expected, MESH_TIMEOUT_MS)
+        for peer in people:
+            peer.close_pages()
+
+
+@pytest.mark.parametrize("document", ["notebook", "text"])
+def test_documents_opened_apart_merge_into_one_copy(
+    document, signaling, site_url, default_site, text_document, notebook_document, room, alice, bob
+):
+    """Two people open the document while signaling is down, edit it, then meet."""
+    document = notebook_document if document == "notebook" else text_document
+    original = original_of(default_site, document)
     signaling.stop()
-    original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
-    a.wait_for_text(original)
-    b = open_in_lab(bob, site_url, text_document, room)
-    b.wait_for_text(original)
+    a = open_in_lab(alice, site_url, document, room)
+    b = open_in_lab(bob, site_url, document, room)
+    for page in (a, b):
+        assert shown(page, document) == original
+    if document.endswith(".ipynb"):
+        signaling.start()
+        a.wait_for_peers(1)
+        b.wait_for_peers(1)
+        assert converged(lambda page: shown(page, document), [a, b]) == original
+        edit_and_insert_cells(a, b, original, original[code_cell_index(default_site, document)])
+        return
     from_alice, from_bob = marker("alice"), marker("bob")
     a.type_at_end(from_alice)
     b.type_at_end(from_bob)
@@ -631,3 +690,107 @@ def test_bug_documents_opened_while_disconnected_get_duplicated(
     b.wait_for_peers(1)
     merged = converged(LitePage.text, [a, b])
     assert merged in (original + from_alice + from_bob, original + from_bob + from_alice)
+
+
+def own_copy_of_bob(bob, site_url, document, room, original):
+    """Bob edits the document alone and saves it: his browser holds his own version."""
+    b = open_in_lab(bob, site_url, document, room)
+    b.wait_for_text(original)
+    own = original + marker("bob-own")
+    b.type_at_end(own[len(original) :])
+    b.wait_for_text(own)
+    b.save()
+    assert b.stored(document) == own
+    return b, own
+
+
+def kept_copies(page, document):
+    stem = document.rsplit(".", 1)[0]
+    return [name for name in page.stored_names() if name.startswith(f"{stem}-my-copy-")]
+
+
+def test_a_different_saved_copy_joining_a_room_gets_the_room_and_keeps_its_own(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    original = text_of(default_site, text_document)
+    b, own = own_copy_of_bob(bob, site_url, text_document, room + "-alone", original)
+    a = open_in_lab(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+
+    b.page.goto(lab_url(site_url, room=room, username="bob"))
+    b.open_from_file_browser(text_document)
+    b.wait_for_text_editor()
+    b.wait_for_peers(1)
+    b.wait_for_text(original)
+    a.wait_for_text(original)
+    expect(b.page.locator(".jp-Dialog", has_text="Your copy was kept")).to_be_visible()
+    (copy,) = kept_copies(b, text_document)
+    assert b.stored(copy) == own
+    assert b.stored(text_document) == original
+
+
+def test_different_copies_opened_apart_keep_one_and_the_other_aside(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    original = text_of(default_site, text_document)
+    signaling.stop()
+    b, own = own_copy_of_bob(bob, site_url, text_document, room, original)
+    b.close_document()
+    b.page.reload()
+    b.open_from_file_browser(text_document)
+    b.wait_for_text_editor()
+    b.wait_for_text(own)
+    a = open_in_lab(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+
+    signaling.start()
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    kept = converged(LitePage.text, [a, b])
+    assert kept in (original, own)
+    loser = a if kept == own else b
+    expect(loser.page.locator(".jp-Dialog", has_text="Your copy was kept")).to_be_visible()
+    (copy,) = kept_copies(loser, text_document)
+    assert loser.stored(copy) == (original if loser is a else own)
+
+
+def test_alone_in_a_room_a_document_opens_and_stays_editable(
+    signaling, site_url, default_site, text_document, room, alice
+):
+    original = text_of(default_site, text_document)
+    a = open_in_lab(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    typed = marker("alone")
+    a.type_at_end(typed)
+    a.wait_for_text(original + typed)
+    assert a.sharing_status().startswith("Sharing with 0 peers")
+
+
+def png_of_size(size):
+    """A valid PNG of about `size` bytes (uncompressed random pixels), base64-encoded."""
+    width = 1000
+    height = max(1, size // (width * 3))
+    rows = b"".join(b"\0" + secrets.token_bytes(width * 3) for _ in range(height))
+
+    def chunk(kind, data):
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows, 0))
+    return base64.b64encode(png + chunk(b"IEND", b"")).decode()
+
+
+def test_a_large_image_output_arrives_and_editing_goes_on(
+    signaling, site_url, default_site, notebook_document, room, alice, bob
+):
+    original = cell_sources_of(default_site, notebook_document)
+    a, b = alice_then_bob(
+        alice, bob, site_url, notebook_document, room, lambda page: page.wait_for_cell_sources(original)
+    )
+    b.wait_for_cell_sources(original)
+    index = code_cell_index(default_site, notebook_document)
+    image = png_of_size(2_000_000)
+    a.add_output(index, {"output_type": "display_data", "data": {"image/png": image}, "metadata": {}})
+    b.wait_for_output_data(index, "image/png", len(image))
+    edit_and_insert_cells(b, a, original, original[index])

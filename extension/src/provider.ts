@@ -12,7 +12,10 @@ import * as Y from 'yjs';
 /** A root map of the shared document: one key per load of the file into the room. */
 export const LOADS = 'jupyterlite-webrtc-safe-load:loads';
 
-/** How long a peer waits for peers it knows of before loading the file itself. */
+/** How long a peer that knows of others waits for the room's content before loading the file
+ * itself: briefly when its load would merge with theirs (same file, ids from the content),
+ * longer when it would not (its own edited copy, or a notebook without cell ids). */
+const JOIN_WAIT_MS = 2500;
 const MAX_WAIT_MS = 8000;
 /** With no signaling connection and no peer this long, the peer is on its own. */
 const SIGNALING_GRACE_MS = 1000;
@@ -41,17 +44,13 @@ export class SafeLoadProvider implements IDocumentProvider {
   constructor(private options: SafeLoadProvider.IOptions) {
     const { ymodel } = options;
     this._ydoc = ymodel.ydoc;
-    this._ownClientID = this._ydoc.clientID;
     this._content =
       options.contentType === 'notebook'
         ? this._ydoc.getArray('cells')
         : this._ydoc.getText('source');
-    Y.applyUpdate(this._wire, Y.encodeStateAsUpdate(this._ydoc));
+    this._sendToRoom(Y.encodeStateAsUpdate(this._ydoc), null);
     this._ydoc.on('update', this._sendToRoom);
-    this._ydoc.on('afterTransaction', this._endOfLoad);
     this._wire.on('update', this._receiveFromRoom);
-    // y-webrtc removes the awareness of `wire.clientID` on unload; ours is the document's.
-    window.addEventListener('beforeunload', this._leave);
 
     const awareness = ymodel.awareness;
     if (!awareness.getLocalState()?.user) {
@@ -60,7 +59,13 @@ export class SafeLoadProvider implements IDocumentProvider {
         color: `#${options.usercolor}`,
       });
     }
-    this._webrtc = new WebrtcProvider(`${options.room}${options.path}`, this._wire, {
+    // y-webrtc announces (and on leaving removes) the awareness state of `doc.clientID`: seen
+    // from y-webrtc, the wire has the awareness' id. (Giving the wire that id for real would
+    // make Yjs change it: the id's items come to the wire from the document.)
+    const wire = new Proxy(this._wire, {
+      get: (target, key) => (key === 'clientID' ? awareness.clientID : Reflect.get(target, key)),
+    });
+    this._webrtc = new WebrtcProvider(`${options.room}${options.path}`, wire, {
       signaling: options.signalingUrls,
       password: null,
       awareness,
@@ -85,17 +90,33 @@ export class SafeLoadProvider implements IDocumentProvider {
    * load the file (then with this peer's load ids in place). */
   requestInitialContent(): Promise<boolean> {
     if (!this._initialContent) {
-      this._initialContent = this._discover().then(async (roomHasContent) => {
-        if (roomHasContent) {
-          await this._keepOwnCopyIfDifferent();
-          this._openGate();
-          return true;
-        }
-        await this._prepareLoad();
-        return false;
-      });
+      this._initialContent = this._initialize();
     }
     return this._initialContent;
+  }
+
+  private async _initialize(): Promise<boolean> {
+    const file = await this._readFile();
+    const published = await this._published();
+    // Peers that open together all load, which is safe only when their loads are the same
+    // items; otherwise one of them loads and the others wait for it.
+    this._electLoader = file === null || loadIdOf(file) === null;
+    const mergesWithTheRoom =
+      !this._electLoader &&
+      published !== null &&
+      comparable(this.options.contentType, file?.content) ===
+        comparable(this.options.contentType, published);
+    if (await this._discover(mergesWithTheRoom ? JOIN_WAIT_MS : MAX_WAIT_MS)) {
+      await this._keepOwnCopyIfDifferent(file, published);
+      this._openGate();
+      return true;
+    }
+    // Read again just before JupyterLab does, so that the id matches what it loads.
+    const loaded = await this._readFile();
+    this._loadId = (loaded && loadIdOf(loaded)) ?? randomId();
+    this._loadKey = loaded ? hash32(comparable(this.options.contentType, loaded.content)) : 0;
+    this._insertAsLoad();
+    return false;
   }
 
   /** Called by JupyterLab after every load and save; only the first one ends the load. */
@@ -103,11 +124,12 @@ export class SafeLoadProvider implements IDocumentProvider {
     if (this._gateOpen || this._loadId === null) {
       return;
     }
+    const own = this._ydoc.clientID;
     this._ydoc.clientID = this._loadId;
     // Identical loads write an identical entry; its key tells whose items a load made.
-    this._ydoc.getMap(LOADS).set(String(this._loadId), true);
-    this._ydoc.clientID = this._ownClientID;
-    this._loading = false;
+    this._ydoc.getMap(LOADS).set(String(this._loadId), this._loadKey);
+    this._ydoc.clientID = own;
+    this._endLoad();
     this._openGate();
   }
 
@@ -124,14 +146,12 @@ export class SafeLoadProvider implements IDocumentProvider {
   }
 
   destroy(): void {
-    window.removeEventListener('beforeunload', this._leave);
-    this._leave();
     for (const conn of this._webrtc.signalingConns) {
       conn.off('message', this._countSubscribers);
       conn.off('disconnect', this._check);
     }
     this._ydoc.off('update', this._sendToRoom);
-    this._ydoc.off('afterTransaction', this._endOfLoad);
+    this._endLoad();
     this._webrtc.destroy();
     this._wire.destroy();
     window.clearTimeout(this._timer);
@@ -140,7 +160,7 @@ export class SafeLoadProvider implements IDocumentProvider {
   // ------------------------------------------------------------ who loads
 
   /** Whether the room has the content (true), or this peer must load the file (false). */
-  private _discover(): Promise<boolean> {
+  private _discover(patience: number): Promise<boolean> {
     const started = Date.now();
     return new Promise((resolve) => {
       this._decide = () => {
@@ -161,7 +181,10 @@ export class SafeLoadProvider implements IDocumentProvider {
           others > 0 &&
           peers.length >= others &&
           peers.every((peer: any) => peer.synced);
-        if (alone || offline || together || elapsed >= MAX_WAIT_MS) {
+        const loader =
+          !this._electLoader ||
+          peers.every((peer: any) => (room as any).peerId < peer.remotePeerId);
+        if (alone || offline || (together && loader) || elapsed >= patience) {
           resolve(false);
         }
       };
@@ -197,21 +220,27 @@ export class SafeLoadProvider implements IDocumentProvider {
     }
   };
 
-  /** Read the file and switch the document to this load's id until the load is written. */
-  private async _prepareLoad(): Promise<void> {
-    const file = await this.options.contents.get(this.options.path, this._fileOptions());
-    this._loadId = loadIdOf(file) ?? randomId();
-    this._ydoc.clientID = this._loadId;
-    this._loading = true;
+  /** While JupyterLab loads the file, what it inserts into the content (the text, or each
+   * cell with all it holds) gets the load's id; nothing else does (the notebook's metadata
+   * and state already have items of this peer, so writing them under the load's id would
+   * give the same ids different neighbours on different peers). */
+  private _insertAsLoad(): void {
+    const content = this._content as any;
+    const insert = content.insert;
+    content.insert = (...args: unknown[]) => {
+      const own = this._ydoc.clientID;
+      this._ydoc.clientID = this._loadId as number;
+      try {
+        return insert.apply(content, args);
+      } finally {
+        this._ydoc.clientID = own;
+      }
+    };
   }
 
-  /** JupyterLab writes the file into the document in one transaction: the load's items. */
-  private _endOfLoad = (transaction: Y.Transaction): void => {
-    if (this._loading && transaction.local && transaction.changed.has(this._content)) {
-      this._ydoc.clientID = this._ownClientID;
-      this._loading = false;
-    }
-  };
+  private _endLoad(): void {
+    delete (this._content as any).insert;
+  }
 
   // ------------------------------------------------------------ the gate
 
@@ -237,10 +266,6 @@ export class SafeLoadProvider implements IDocumentProvider {
     this._keepOneLoad();
   }
 
-  private _leave = (): void => {
-    this.options.ymodel.awareness.setLocalState(null);
-  };
-
   // ------------------------------------------------------------ divergent loads
 
   /** Peers that loaded different files apart (no signaling, or too slow to meet) hold two
@@ -252,9 +277,13 @@ export class SafeLoadProvider implements IDocumentProvider {
       return;
     }
     const winner = winnerOf(loads) as number;
-    if (this._contentId !== null && this._contentId !== winner) {
-      void this._saveCopy(this._snapshot(), 'it was merged with a different copy of the file');
+    const mine = this._contentId;
+    if (mine !== null && mine !== winner) {
       this._contentId = winner;
+      // Same visible content loaded twice (e.g. a notebook without cell ids) loses nothing.
+      if (loads.get(String(mine)) !== loads.get(String(winner))) {
+        void this._saveCopy(this._versionOf(mine), 'it met a different copy of this file');
+      }
     }
     this._ydoc.transact(() => {
       for (const key of loads.keys()) {
@@ -265,20 +294,29 @@ export class SafeLoadProvider implements IDocumentProvider {
     }, this);
   };
 
+  /** The document as it stands, without the items of any load but `load`. */
+  private _versionOf(load: number): any {
+    return this._contentOf(this._ydoc, (content, loads) => {
+      for (const key of loads.keys()) {
+        if (Number(key) !== load) {
+          deleteItemsOf(content, Number(key));
+        }
+      }
+    });
+  }
+
   // ------------------------------------------------------------ the user's own copy
 
   /** Before JupyterLab saves the room's content over this browser's copy of the file: if
    * that copy is the user's own (not the published file) and differs from the room's,
    * keep it under another name. */
-  private async _keepOwnCopyIfDifferent(): Promise<void> {
-    const { contents, path } = this.options;
-    let own: Contents.IModel;
-    try {
-      own = await contents.get(path, this._fileOptions());
-    } catch {
-      return; // no copy in this browser
+  private async _keepOwnCopyIfDifferent(
+    own: Contents.IModel | null,
+    published: any | null
+  ): Promise<void> {
+    if (own === null) {
+      return;
     }
-    const published = await this._published();
     const ownKey = comparable(this.options.contentType, own.content);
     if (published !== null && ownKey === comparable(this.options.contentType, published)) {
       return;
@@ -301,19 +339,27 @@ export class SafeLoadProvider implements IDocumentProvider {
     }
   }
 
-  /** The room's content as JupyterLab would save it (read from the wire, before the gate opens). */
+  /** The room's content as JupyterLab would save it (the wire's, before the gate opens). */
   private _roomContent(): any {
-    const scratch: YNotebook | YFile =
-      this.options.contentType === 'notebook' ? new YNotebook({ disableDocumentWideUndoRedo: false }) : new YFile();
-    Y.applyUpdate(scratch.ydoc, Y.encodeStateAsUpdate(this._wire));
-    const content = contentOf(scratch);
-    scratch.dispose();
-    scratch.ydoc.destroy();
-    return content;
+    return this._contentOf(this._wire);
   }
 
-  private _snapshot(): any {
-    return contentOf(this.options.ymodel as YFile | YNotebook);
+  /** Content of a copy of `doc`, after `change` (given its content type and loads). */
+  private _contentOf(
+    doc: Y.Doc,
+    change?: (content: Y.AbstractType<any>, loads: Y.Map<unknown>) => void
+  ): any {
+    const notebook = this.options.contentType === 'notebook';
+    const copy: YNotebook | YFile = notebook
+      ? new YNotebook({ disableDocumentWideUndoRedo: false })
+      : new YFile();
+    Y.applyUpdate(copy.ydoc, Y.encodeStateAsUpdate(doc));
+    const content = notebook ? copy.ydoc.getArray('cells') : copy.ydoc.getText('source');
+    change?.(content, copy.ydoc.getMap(LOADS));
+    const result = contentOf(copy);
+    copy.dispose();
+    copy.ydoc.destroy();
+    return result;
   }
 
   private async _saveCopy(content: any, why: string): Promise<void> {
@@ -330,6 +376,15 @@ export class SafeLoadProvider implements IDocumentProvider {
     });
   }
 
+  /** The file as this browser has it (its own copy, else the published one). */
+  private async _readFile(): Promise<Contents.IModel | null> {
+    try {
+      return await this.options.contents.get(this.options.path, this._fileOptions());
+    } catch {
+      return null;
+    }
+  }
+
   private _fileOptions(): Contents.IFetchOptions {
     const notebook = this.options.contentType === 'notebook';
     return {
@@ -343,13 +398,13 @@ export class SafeLoadProvider implements IDocumentProvider {
   private _wire = new Y.Doc();
   private _webrtc: WebrtcProvider;
   private _content: Y.AbstractType<any>;
-  private _ownClientID: number;
   private _subscribers: number | null = null;
   private _initialContent: Promise<boolean> | null = null;
   private _decide: (() => void) | null = null;
   private _timer = 0;
   private _loadId: number | null = null;
-  private _loading = false;
+  private _loadKey = 0;
+  private _electLoader = false;
   private _gateOpen = false;
   private _contentId: number | null = null;
 }
