@@ -269,9 +269,6 @@ class LitePage:
             ".then(m => m.content.map(item => item.name))"
         )
 
-    def close_document(self):
-        self.page.evaluate("() => window.jupyterapp.commands.execute('docmanager:close-all')")
-
     # -- text files
     def wait_for_text_editor(self):
         self.page.locator(".jp-FileEditor .CodeMirror").wait_for(state="visible")

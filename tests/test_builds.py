@@ -9,6 +9,7 @@ from variants import VARIANTS
 
 ALL_APPS = ["lab", "retro", "repl"]
 WEBRTC_EXTENSION = "@jupyterlite/webrtc-docprovider"
+SAFE_LOAD_EXTENSION = "jupyterlite-webrtc-safe-load"
 
 
 def read_json(path):
@@ -52,6 +53,25 @@ def test_default_room_reaches_the_extension_settings(built):
         else {}
     )
     assert overrides == expected
+
+
+def test_documents_load_through_the_sites_own_provider(built):
+    """The upstream factory is off and ours ships: its provider is the only one."""
+    _, output, _ = built
+    config = read_json(output / "jupyter-lite.json")["jupyter-config-data"]
+    assert config["disabledExtensions"] == [WEBRTC_EXTENSION + ":factory"]
+    shipped = {extension["name"]: extension for extension in config["federated_extensions"]}
+    assert (output / "extensions" / SAFE_LOAD_EXTENSION / shipped[SAFE_LOAD_EXTENSION]["load"]).is_file()
+
+
+def test_shipped_notebooks_have_stable_cell_ids(built):
+    """Without ids JupyterLab invents new ones at each load, so loads could not merge."""
+    site, _, _ = built
+    for notebook in (site / "content").glob("*.ipynb"):
+        content = read_json(notebook)
+        assert (content["nbformat"], content["nbformat_minor"]) >= (4, 5), notebook.name
+        ids = [cell["id"] for cell in content["cells"]]
+        assert len(set(ids)) == len(ids) == len(content["cells"]), notebook.name
 
 
 def test_only_jupyterlab_3_extensions_ship(built):

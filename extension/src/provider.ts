@@ -109,6 +109,15 @@ export class SafeLoadProvider implements IDocumentProvider {
     if (await this._discover(mergesWithTheRoom ? JOIN_WAIT_MS : MAX_WAIT_MS)) {
       await this._keepOwnCopyIfDifferent(file, published);
       this._openGate();
+      // JupyterLab saves what the peer adopted, unless this browser's copy looks newer than
+      // the room's `last_modified` (shared, though each browser has its own storage): then it
+      // asks "File Changed: overwrite or revert?". That copy is dealt with (kept aside when it
+      // differed), so the room's time moves up to it.
+      const context = this._ydoc.getMap('context');
+      const roomTime = context.get('last_modified') as string | undefined;
+      if (file?.last_modified && (!roomTime || new Date(file.last_modified) > new Date(roomTime))) {
+        context.set('last_modified', file.last_modified);
+      }
       return true;
     }
     // Read again just before JupyterLab does, so that the id matches what it loads.
