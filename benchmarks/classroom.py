@@ -45,7 +45,8 @@ WATCH = """([shown, expected]) => {
 }"""
 STORED = """path => window.jupyterapp.serviceManager.contents.get(path, {content: true})
     .then(m => typeof m.content === 'string' ? JSON.stringify(m.content)
-        : JSON.stringify(m.content.cells.map(c => Array.isArray(c.source) ? c.source.join('') : c.source)))"""
+        : JSON.stringify(m.content.cells.map(
+            c => Array.isArray(c.source) ? c.source.join('') : c.source)))"""
 
 
 def percentile(values, fraction):
@@ -57,7 +58,11 @@ def expected_of(site, document):
     path = site / "content" / document
     if document.endswith(".ipynb"):
         cells = json.loads(path.read_text())["cells"]
-        return json.dumps([c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in cells], separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(
+            [c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in cells],
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
     return json.dumps(path.read_text(), ensure_ascii=False)
 
 
@@ -105,6 +110,13 @@ def alone(browser, site_url, document, expected):
     seconds = (page.page.evaluate("window.__shownAt") - at) / 1000
     user.close_pages()
     return seconds
+
+
+def report_alone(label, browser, site_url, site):
+    for document in DOCUMENTS:
+        expected = expected_of(site, document)
+        seconds = [alone(browser, site_url, document, expected) for _ in range(3)]
+        print(f"alone, {label:14} {document:15} median {statistics.median(seconds):.2f} s of 3")
 
 
 EDIT = """([mark]) => {
@@ -180,9 +192,7 @@ def main():
                         f"all show it after median {statistics.median(seconds):.1f} s "
                         f"(max {max(seconds):.1f} s)"
                     )
-                for document in DOCUMENTS:
-                    seconds = [alone(browsers[0], site_url, document, expected_of(site, document)) for _ in range(3)]
-                    print(f"alone, signaling up,   {document:15} median {statistics.median(seconds):.2f} s")
+                report_alone("signaling up", browsers[0], site_url, site)
                 for size in args.room:
                     ms = room_convergence(browsers, site_url, size, args.edits)
                     print(
@@ -195,9 +205,7 @@ def main():
         with preview(network, python, site, network.free_port(), *dead) as (site_url, _):
             with sync_playwright() as playwright:
                 browser = launch_peer(playwright, network)
-                for document in DOCUMENTS:
-                    seconds = [alone(browser, site_url, document, expected_of(site, document)) for _ in range(3)]
-                    print(f"alone, signaling down, {document:15} median {statistics.median(seconds):.2f} s")
+                report_alone("signaling down", browser, site_url, site)
                 browser.close()
 
 

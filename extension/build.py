@@ -30,8 +30,17 @@ def core_metadata():
         return
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", JUPYTERLAB,
-             "--dest", tmp],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                JUPYTERLAB,
+                "--dest",
+                tmp,
+            ],
             check=True,
         )
         (wheel,) = Path(tmp).glob("jupyterlab-*.whl")
@@ -51,8 +60,9 @@ def build(out: Path):
     shutil.rmtree(HERE / "lib", ignore_errors=True)
     shutil.rmtree(HERE / "dist", ignore_errors=True)
     (HERE / "tsconfig.tsbuildinfo").unlink(missing_ok=True)
-    subprocess.run(["npm", "run", "--silent", "build"], cwd=HERE, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["npm", "run", "--silent", "build"], cwd=HERE, check=True, stdout=subprocess.DEVNULL
+    )
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(HERE / "dist", out)
 

@@ -315,7 +315,8 @@ class LitePage:
             """([index, mimetype, length]) => {
                 const outputs = window.jupyterapp.shell.currentWidget.content.model
                     .cells.get(index).outputs;
-                return outputs.length > 0 && (outputs.get(0).data[mimetype] || '').length === length;
+                const data = outputs.length ? outputs.get(0).data[mimetype] || '' : '';
+                return data.length === length;
             }""",
             arg=[index, mimetype, length],
             timeout=timeout,

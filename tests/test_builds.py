@@ -61,7 +61,9 @@ def test_documents_load_through_the_sites_own_provider(built):
     config = read_json(output / "jupyter-lite.json")["jupyter-config-data"]
     assert config["disabledExtensions"] == [WEBRTC_EXTENSION + ":factory"]
     shipped = {extension["name"]: extension for extension in config["federated_extensions"]}
-    assert (output / "extensions" / SAFE_LOAD_EXTENSION / shipped[SAFE_LOAD_EXTENSION]["load"]).is_file()
+    assert (
+        output / "extensions" / SAFE_LOAD_EXTENSION / shipped[SAFE_LOAD_EXTENSION]["load"]
+    ).is_file()
 
 
 def test_shipped_notebooks_have_stable_cell_ids(built):

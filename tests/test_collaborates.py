@@ -19,7 +19,17 @@ import time
 import zlib
 
 import pytest
-from browsers import MESH_TIMEOUT_MS, SYNC_TIMEOUT_MS, LitePage, Peer, lab_url, launch_peer, preview, private_network, retro_url
+from browsers import (
+    MESH_TIMEOUT_MS,
+    SYNC_TIMEOUT_MS,
+    LitePage,
+    Peer,
+    lab_url,
+    launch_peer,
+    preview,
+    private_network,
+    retro_url,
+)
 from playwright.sync_api import expect, sync_playwright
 from processes import stop
 from sites import TEMPLATE, build_env, render
@@ -267,7 +277,7 @@ def browsers(network):
 @pytest.fixture
 def people(browsers):
     """Everyone, each with fresh pages in their own browser; pages close after the test."""
-    peers = [Peer(browser, name) for browser, name in zip(browsers, PEOPLE)]
+    peers = [Peer(browser, name) for browser, name in zip(browsers, PEOPLE, strict=True)]
     yield peers
     for peer in peers:
         peer.close_pages()
@@ -596,14 +606,19 @@ def shown(page, document):
 
 
 def original_of(site, document):
-    return cell_sources_of(site, document) if document.endswith(".ipynb") else text_of(site, document)
+    return (
+        cell_sources_of(site, document) if document.endswith(".ipynb") else text_of(site, document)
+    )
 
 
 def as_shown(document, stored):
     """A stored copy (text, or notebook JSON) as the page would show it."""
     if not document.endswith(".ipynb"):
         return stored
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in stored["cells"]]
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in stored["cells"]
+    ]
 
 
 def wait_for_document(page, document):
@@ -786,11 +801,18 @@ def test_a_large_image_output_arrives_and_editing_goes_on(
 ):
     original = cell_sources_of(default_site, notebook_document)
     a, b = alice_then_bob(
-        alice, bob, site_url, notebook_document, room, lambda page: page.wait_for_cell_sources(original)
+        alice,
+        bob,
+        site_url,
+        notebook_document,
+        room,
+        lambda page: page.wait_for_cell_sources(original),
     )
     b.wait_for_cell_sources(original)
     index = code_cell_index(default_site, notebook_document)
     image = png_of_size(2_000_000)
-    a.add_output(index, {"output_type": "display_data", "data": {"image/png": image}, "metadata": {}})
+    a.add_output(
+        index, {"output_type": "display_data", "data": {"image/png": image}, "metadata": {}}
+    )
     b.wait_for_output_data(index, "image/png", len(image))
     edit_and_insert_cells(b, a, original, original[index])

@@ -1,4 +1,4 @@
-"""The extension sites ship (template/extensions/) is exactly what its source (extension/) builds."""
+"""The extension sites ship (template/extensions/) is what its source (extension/) builds."""
 
 import filecmp
 import json
