@@ -19,14 +19,12 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browsers import MESH_TIMEOUT_MS, Peer, lab_url, launch_peer, preview, private_network
+from browsers import MESH_TIMEOUT_MS, Peer, default_site_preview, lab_url, launch_peer, preview
 from playwright.sync_api import sync_playwright
-from sites import build_env, render
 
 DOCUMENTS = ("welcome.ipynb", "collaborate.md")
 # What a page shows of the open document, as JSON: the cells' sources, or the text.
@@ -112,6 +110,19 @@ def alone(browser, site_url, document, expected):
     return seconds
 
 
+def report_bursts(browsers, site_url, site, document, trials):
+    expected = expected_of(site, document)
+    results = [burst(browsers, site_url, document, expected, len(browsers)) for _ in range(trials)]
+    opens = len(browsers) * trials
+    seconds = [s for _, _, s in results]
+    print(
+        f"burst, {document:15} {len(browsers)} people x {trials} trials: "
+        f"empty or doubled {sum(r[0] for r in results)}/{opens}, "
+        f"wrong saved copies {sum(r[1] for r in results)}/{opens}, "
+        f"all show it after median {statistics.median(seconds):.1f} s (max {max(seconds):.1f} s)"
+    )
+
+
 def report_alone(label, browser, site_url, site):
     for document in DOCUMENTS:
         expected = expected_of(site, document)
@@ -167,45 +178,26 @@ def main():
     parser.add_argument("--room", type=int, nargs="*", default=[8, 12], help="room sizes")
     parser.add_argument("--edits", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch, private_network(scratch) as network:
-        site = render(Path(scratch) / "site")
-        python = build_env(site) / "bin" / "python"
-        up = ["--signaling-port", network.free_port()]
-        with preview(network, python, site, network.free_port(), *up) as (site_url, _):
-            extension = site / "_output" / "extensions" / "jupyterlite-webrtc-safe-load"
-            size = sum(p.stat().st_size for p in extension.rglob("*") if p.is_file())
-            print(f"size: the site's own extension adds {size / 1024:.0f} KB to the built site")
-            with sync_playwright() as playwright:
-                browsers = [launch_peer(playwright, network) for _ in range(args.people)]
-                for document in DOCUMENTS:
-                    expected = expected_of(site, document)
-                    results = [
-                        burst(browsers, site_url, document, expected, args.people)
-                        for _ in range(args.trials)
-                    ]
-                    opens = args.people * args.trials
-                    seconds = [s for _, _, s in results]
-                    print(
-                        f"burst, {document:15} {args.people} people x {args.trials} trials: "
-                        f"empty or doubled {sum(r[0] for r in results)}/{opens}, "
-                        f"wrong saved copies {sum(r[1] for r in results)}/{opens}, "
-                        f"all show it after median {statistics.median(seconds):.1f} s "
-                        f"(max {max(seconds):.1f} s)"
-                    )
-                report_alone("signaling up", browsers[0], site_url, site)
-                for size in args.room:
-                    ms = room_convergence(browsers, site_url, size, args.edits)
-                    print(
-                        f"room of {size:2} ({len(browsers)} processes): edit reaches the last peer "
-                        f"median {statistics.median(ms):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms"
-                    )
-                for browser in browsers:
-                    browser.close()
-        dead = ["--signaling-url", f"ws://{network.host}:{network.free_port()}", "--no-build"]
-        with preview(network, python, site, network.free_port(), *dead) as (site_url, _):
-            with sync_playwright() as playwright:
-                browser = launch_peer(playwright, network)
-                report_alone("signaling down", browser, site_url, site)
+    with default_site_preview() as (network, site, site_url, python):
+        extension = site / "_output" / "extensions" / "jupyterlite-webrtc-safe-load"
+        size = sum(p.stat().st_size for p in extension.rglob("*") if p.is_file())
+        print(f"size: the site's own extension adds {size / 1024:.0f} KB to the built site")
+        with sync_playwright() as playwright:
+            browsers = [launch_peer(playwright, network) for _ in range(args.people)]
+            for document in DOCUMENTS:
+                report_bursts(browsers, site_url, site, document, args.trials)
+            report_alone("signaling up", browsers[0], site_url, site)
+            for size in args.room:
+                ms = room_convergence(browsers, site_url, size, args.edits)
+                print(
+                    f"room of {size:2} ({len(browsers)} processes): edit reaches the last peer "
+                    f"median {statistics.median(ms):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms"
+                )
+            # the same built site, pointed at a signaling server that is not there
+            dead = ["--signaling-url", f"ws://{network.host}:{network.free_port()}", "--no-build"]
+            with preview(network, python, site, network.free_port(), *dead) as (dead_url, _):
+                report_alone("signaling down", browsers[0], dead_url, site)
+            for browser in browsers:
                 browser.close()
 
 

@@ -11,14 +11,12 @@ peer stamps the moment its editor shows it. Both stamps are Date.now() of the sa
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browsers import Peer, lab_url, launch_peer, preview, private_network
+from browsers import Peer, default_site_preview, lab_url, launch_peer
 from playwright.sync_api import sync_playwright
-from sites import build_env, render
 
 # a mesh of 4 Chromium processes on 2 cores can take a while to connect
 CONNECT_TIMEOUT_MS = 60_000
@@ -104,33 +102,26 @@ def main():
     parser.add_argument("--edits", type=int, default=30)
     parser.add_argument("--peers", type=int, nargs="+", default=[2, 4])
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch, private_network(scratch) as network:
-        site = render(Path(scratch) / "site")
-        python = build_env(site) / "bin" / "python"
-        options = ["--signaling-port", network.free_port()]
-        with preview(network, python, site, network.free_port(), *options) as (site_url, _):
-            with sync_playwright() as playwright:
-                browsers = [launch_peer(playwright, network) for _ in range(max(args.peers))]
-                print(f"{args.edits} edits per case; one Chromium process per peer")
-                for peers in args.peers:
-                    for document, editor in [
-                        ("collaborate.md", TEXT_EDITOR),
-                        ("welcome.ipynb", CELL_EDITOR),
-                    ]:
-                        ms = measure(browsers, site_url, document, editor, peers, args.edits)
-                        print(
-                            f"{peers} peers, {document:15} median {statistics.median(ms):5.1f} ms"
-                            f"  p95 {percentile(ms, 0.95):5.1f} ms  ({len(ms)} arrivals)"
-                        )
-                seconds = [
-                    time_to_connected(browsers, site_url, "collaborate.md") for _ in range(3)
-                ]
+    with default_site_preview() as (network, _, site_url, _), sync_playwright() as playwright:
+        browsers = [launch_peer(playwright, network) for _ in range(max(args.peers))]
+        print(f"{args.edits} edits per case; one Chromium process per peer")
+        for peers in args.peers:
+            for document, editor in [
+                ("collaborate.md", TEXT_EDITOR),
+                ("welcome.ipynb", CELL_EDITOR),
+            ]:
+                ms = measure(browsers, site_url, document, editor, peers, args.edits)
                 print(
-                    "second peer, page load to 'Sharing with 1 peers': "
-                    f"median {statistics.median(seconds):.2f} s of {len(seconds)}"
+                    f"{peers} peers, {document:15} median {statistics.median(ms):5.1f} ms"
+                    f"  p95 {percentile(ms, 0.95):5.1f} ms  ({len(ms)} arrivals)"
                 )
-                for browser in browsers:
-                    browser.close()
+        seconds = [time_to_connected(browsers, site_url, "collaborate.md") for _ in range(3)]
+        print(
+            "second peer, page load to 'Sharing with 1 peers': "
+            f"median {statistics.median(seconds):.2f} s of {len(seconds)}"
+        )
+        for browser in browsers:
+            browser.close()
 
 
 if __name__ == "__main__":

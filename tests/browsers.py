@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ import processes
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from sites import build_env, render
 
 NAMESPACE_ADDRESS = "198.18.0.1"
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
@@ -157,6 +159,18 @@ def preview(network: Network, python, site: Path, port: int, *options):
         else:
             pytest.fail(f"preview.py exited with {process.wait()}:\n{''.join(printed)}")
         yield f"http://{network.host}:{port}", "".join(printed)
+
+
+@contextlib.contextmanager
+def default_site_preview():
+    """The default site, rendered, built and served by its own preview.py with its own signaling
+    server, in a private network: yields (network, site, site URL, the site's python)."""
+    with tempfile.TemporaryDirectory() as scratch, private_network(scratch) as network:
+        site = render(Path(scratch) / "site")
+        python = build_env(site) / "bin" / "python"
+        options = ["--signaling-port", network.free_port()]
+        with preview(network, python, site, network.free_port(), *options) as (site_url, _):
+            yield network, site, site_url, python
 
 
 def launch_peer(playwright: Playwright, network: Network) -> Browser:

@@ -330,6 +330,15 @@ def alice_then_bob(alice, bob, site_url, document, room, loaded):
     return a, b
 
 
+def alice_then_bob_on(alice, bob, site_url, site, notebook, room):
+    """alice_then_bob on a notebook of the site; also returns its original cell sources."""
+    original = cell_sources_of(site, notebook)
+    a, b = alice_then_bob(
+        alice, bob, site_url, notebook, room, lambda page: page.wait_for_cell_sources(original)
+    )
+    return a, b, original
+
+
 def open_notebook(peer, url):
     page = peer.open(url)
     page.wait_for_notebook()
@@ -427,15 +436,7 @@ def test_notebook_cells_sync_both_ways(
     server, signaling, site_url, default_site, notebook_document, room, alice, bob
 ):
     signaling.use(server)
-    original = cell_sources_of(default_site, notebook_document)
-    a, b = alice_then_bob(
-        alice,
-        bob,
-        site_url,
-        notebook_document,
-        room,
-        lambda page: page.wait_for_cell_sources(original),
-    )
+    a, b, original = alice_then_bob_on(alice, bob, site_url, default_site, notebook_document, room)
     shared = converged(LitePage.cell_sources, [a, b])
     edit_and_insert_cells(a, b, shared, original[code_cell_index(default_site, notebook_document)])
 
@@ -799,15 +800,7 @@ def png_of_size(size):
 def test_a_large_image_output_arrives_and_editing_goes_on(
     signaling, site_url, default_site, notebook_document, room, alice, bob
 ):
-    original = cell_sources_of(default_site, notebook_document)
-    a, b = alice_then_bob(
-        alice,
-        bob,
-        site_url,
-        notebook_document,
-        room,
-        lambda page: page.wait_for_cell_sources(original),
-    )
+    a, b, original = alice_then_bob_on(alice, bob, site_url, default_site, notebook_document, room)
     b.wait_for_cell_sources(original)
     index = code_cell_index(default_site, notebook_document)
     image = png_of_size(2_000_000)
