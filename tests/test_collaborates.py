@@ -746,6 +746,29 @@ def test_a_different_saved_copy_joining_a_room_gets_the_room_and_keeps_its_own(
     wait_until(lambda: b.stored(text_document) == original)  # JupyterLab saves what it adopted
 
 
+def test_a_saved_copy_of_the_published_file_joins_without_a_kept_copy(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    """Bob saved the file unchanged; the room edited it: nothing of Bob's is lost, so no copy."""
+    original = text_of(default_site, text_document)
+    b = open_in_lab(bob, site_url, text_document, room + "-alone")
+    b.wait_for_text(original)
+    b.type_at_end(" ")
+    b.page.keyboard.press("Backspace")
+    b.save()
+    a = open_in_lab(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    edited = original + marker("alice")
+    a.type_at_end(edited[len(original) :])
+
+    b.page.goto(lab_url(site_url, room=room, username="bob"))
+    b.open_from_file_browser(text_document)
+    b.wait_for_text_editor()
+    b.wait_for_text(edited)
+    assert kept_copies(b, text_document) == []
+    assert b.dialogs() == []
+
+
 def test_different_copies_opened_apart_keep_one_and_the_other_aside(
     signaling, site_url, default_site, text_document, room, alice, bob
 ):

@@ -52,13 +52,12 @@ export class SafeLoadProvider implements IDocumentProvider {
     this._ydoc.on('update', this._sendToRoom);
     this._wire.on('update', this._receiveFromRoom);
 
+    // Who this is, for the cursors others see (the settings' colour is hex without '#').
     const awareness = ymodel.awareness;
-    if (!awareness.getLocalState()?.user) {
-      awareness.setLocalStateField('user', {
-        name: options.username,
-        color: `#${options.usercolor}`,
-      });
-    }
+    awareness.setLocalStateField('user', {
+      name: options.username,
+      color: `#${options.usercolor}`,
+    });
     // y-webrtc announces (and on leaving removes) the awareness state of `doc.clientID`: seen
     // from y-webrtc, the wire has the awareness' id. (Giving the wire that id for real would
     // make Yjs change it: the id's items come to the wire from the document.)
