@@ -4,9 +4,11 @@ pass on a fresh repo without changing a byte."""
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from sites import CACHE, OWNER_GIT_ENV, TEMPLATE
 from variants import VARIANTS
 
@@ -61,3 +63,26 @@ def test_template_repo_passes_the_hooks_it_ships(tmp_path):
     run(["git", "commit", "-q", "-m", "template"], repo, **OWNER_GIT_ENV)
     run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
+
+
+def pinned(requirements):
+    """{name: "name==version"} of a list of requirement strings."""
+    return {requirement.split("==")[0].lower(): requirement for requirement in requirements}
+
+
+def test_tools_pinned_twice_agree():
+    """The template repo's test tools and what the site ships must not drift apart."""
+    tools = pinned(
+        tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["test"]
+    )
+    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
+    assert tools["websockets"] == stack["signaling"]
+    hooks = yaml.safe_load((TEMPLATE / ".pre-commit-config.yaml").read_text())["repos"]
+    shipped = pinned(
+        dependency
+        for repo in hooks
+        for hook in repo["hooks"]
+        for dependency in hook.get("additional_dependencies", [])
+    )
+    for tool in ("zizmor", "check-jsonschema"):
+        assert tools[tool] == shipped[tool]

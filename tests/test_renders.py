@@ -54,6 +54,12 @@ def test_config_carries_the_answers(rendered_site, variant):
     assert root["fullWebRtcSignalingUrls"] == answers["signaling_urls"]
     assert root["webRtcRoomPrefix"] == answers["room_prefix"]
     assert root["collaborative"] == bool(answers["collaborative_apps"])
+    own = (
+        f"JupyterLite Storage - {answers['room_prefix']}"
+        if answers["own_browser_storage"]
+        else None
+    )
+    assert root.get("contentsStorageName") == root.get("settingsStorageName") == own
     # The landing page redirects to appUrl, ./lab unless the lab app is left out.
     landing = {"lab": None, "retro": "./retro/tree", "repl": "./repl"}
     first_app = next(app for app in ALL_APPS if app in answers["apps"])
