@@ -364,5 +364,7 @@ class LitePage:
         except PlaywrightTimeoutError:
             actual = self.page.evaluate(read_js)
             raise AssertionError(
-                f"after {timeout} ms the page shows {actual!r}, expected {expected!r}"
+                f"after {timeout} ms the page shows {actual!r}, expected {expected!r}; "
+                f"{self.sharing_status()}; dialogs: {self.dialogs()}; "
+                f"it logged, last: {self.console[-8:]}"
             ) from None

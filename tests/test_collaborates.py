@@ -643,9 +643,11 @@ def edit_document(page, site, document):
         index = code_cell_index(site, document)
         edited = "y = 2" + secrets.token_hex(2)
         page.set_cell_source(index, edited)
-        return [*sources[:index], edited, *sources[index + 1 :]]
-    expected = page.text() + marker("edit")
-    page.type_at_end(expected[len(page.text()) :])
+        expected = [*sources[:index], edited, *sources[index + 1 :]]
+    else:
+        expected = page.text() + marker("edit")
+        page.type_at_end(expected[len(page.text()) :])
+    wait_for_shown(page, document, expected)  # the editor's own page first
     return expected
 
 

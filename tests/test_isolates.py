@@ -13,6 +13,8 @@ from sites import build, render
 
 NAMES_JS = """() => window.jupyterapp.serviceManager.contents.get('', {content: true})
     .then(listing => listing.content.map(item => item.name))"""
+READ_JS = """name => window.jupyterapp.serviceManager.contents.get(name, {content: true})
+    .then(model => model.content)"""
 SAVE_JS = """name => window.jupyterapp.serviceManager.contents.save(
     name, {type: 'file', format: 'text', content: 'saved on this site'})"""
 
@@ -32,6 +34,16 @@ def browser():
         launched.close()
 
 
+def build_to_drive(site):
+    """Build the site, with its app exposed to the test as window.jupyterapp."""
+    output = build(site)
+    config_path = output / "jupyter-lite.json"
+    config = json.loads(config_path.read_text())
+    config["jupyter-config-data"]["exposeAppInBrowser"] = True
+    config_path.write_text(json.dumps(config))
+    return output
+
+
 def serve_two_sites(root, **answers):
     """Two sites rendered with these answers, built, and served from one origin, under /a/ and
     /b/, as GitHub Pages serves two repositories of one owner. Returns the origin's URL."""
@@ -39,12 +51,7 @@ def serve_two_sites(root, **answers):
     www.mkdir()
     for name in ("a", "b"):
         site = render(root / name, repo_name=name, **answers)
-        output = build(site)
-        config_path = output / "jupyter-lite.json"
-        config = json.loads(config_path.read_text())
-        config["jupyter-config-data"]["exposeAppInBrowser"] = True  # so the test can drive it
-        config_path.write_text(json.dumps(config))
-        (www / name).symlink_to(output)
+        (www / name).symlink_to(build_to_drive(site))
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), partial(QuietHandler, directory=str(www))
     )
@@ -72,5 +79,26 @@ def test_a_file_saved_on_one_site_shows_on_another_only_if_they_share_storage(
         assert "saved-on-a.txt" in page.evaluate(NAMES_JS)
         open_lab(page, f"{origin}/b")
         assert ("saved-on-a.txt" in page.evaluate(NAMES_JS)) is not own_browser_storage
+    finally:
+        server.shutdown()
+
+
+def test_a_copy_saved_in_the_browser_hides_a_newer_published_file_until_deleted(tmp_path, browser):
+    """What the site README tells owners: the browser's copy of a file wins over a newer
+    published one, and deleting that copy in the browser brings the published one back."""
+    server, origin = serve_two_sites(tmp_path)
+    try:
+        page = browser.new_context().new_page()
+        open_lab(page, f"{origin}/a")
+        page.evaluate(SAVE_JS, "collaborate.md")  # the person saves the file in their browser
+        changed = "# Published again by the owner\n"
+        (tmp_path / "a" / "content" / "collaborate.md").write_text(changed)
+        build_to_drive(tmp_path / "a")
+        open_lab(page, f"{origin}/a")
+        assert page.evaluate(READ_JS, "collaborate.md") == "saved on this site"
+        page.evaluate(
+            "name => window.jupyterapp.serviceManager.contents.delete(name)", "collaborate.md"
+        )
+        assert page.evaluate(READ_JS, "collaborate.md") == changed
     finally:
         server.shutdown()
