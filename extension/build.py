@@ -18,53 +18,53 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 NAME = json.loads((HERE / "package.json").read_text())["name"]
 SHIPPED = HERE.parent / "template" / "extensions" / NAME
+SOURCES = ["package.json", "package-lock.json", "tsconfig.json", "src"]
+# webpack 5.75 hashes the absolute path of the extension's entry into a module id: every build
+# runs in this one folder, so that any checkout builds the same bytes.
+STAGE = Path("/tmp") / f"{NAME}-build"
 # The builder shares with the page exactly what this JupyterLab's core shares: the JupyterLab
 # of jupyterlite-core 0.1.3 is 3.5.3, and its core metadata ships in the Python package.
 JUPYTERLAB = "jupyterlab==3.5.3"
-CORE = HERE / ".jupyterlab-core"
 
 
-def core_metadata():
+def core_metadata(core: Path):
     """JupyterLab's staging/package.json (its shared and singleton packages), once."""
-    if (CORE / "package.json").is_file():
+    if (core / "package.json").is_file():
         return
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                JUPYTERLAB,
-                "--dest",
-                tmp,
-            ],
-            check=True,
-        )
+        download = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        subprocess.run([*download, JUPYTERLAB, "--dest", tmp], check=True)
         (wheel,) = Path(tmp).glob("jupyterlab-*.whl")
         with zipfile.ZipFile(wheel) as archive:
             metadata = archive.read("jupyterlab/staging/package.json")
-    CORE.mkdir(exist_ok=True)
-    (CORE / "package.json").write_bytes(metadata)
+    core.mkdir(exist_ok=True)
+    (core / "package.json").write_bytes(metadata)
+
+
+def stage():
+    """The sources in STAGE, with node_modules installed from the lockfile."""
+    STAGE.mkdir(exist_ok=True)
+    for stale in ("src", "lib", "dist", "tsconfig.tsbuildinfo"):
+        path = STAGE / stale
+        shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    installed = STAGE / "node_modules" / ".package-lock.json"
+    lock = (HERE / "package-lock.json").read_bytes()
+    fresh = not installed.is_file() or (STAGE / "package-lock.json").read_bytes() != lock
+    for name in SOURCES:
+        copy = shutil.copytree if (HERE / name).is_dir() else shutil.copy2
+        copy(HERE / name, STAGE / name)
+    if fresh:
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=STAGE, check=True)
+    core_metadata(STAGE / ".jupyterlab-core")
 
 
 def build(out: Path):
-    core_metadata()
-    lock = HERE / "package-lock.json"
-    installed = HERE / "node_modules" / ".package-lock.json"
-    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=HERE, check=True)
-    # tsc builds incrementally: start from nothing, so the output depends on the sources alone
-    shutil.rmtree(HERE / "lib", ignore_errors=True)
-    shutil.rmtree(HERE / "dist", ignore_errors=True)
-    (HERE / "tsconfig.tsbuildinfo").unlink(missing_ok=True)
+    stage()
     subprocess.run(
-        ["npm", "run", "--silent", "build"], cwd=HERE, check=True, stdout=subprocess.DEVNULL
+        ["npm", "run", "--silent", "build"], cwd=STAGE, check=True, stdout=subprocess.DEVNULL
     )
     shutil.rmtree(out, ignore_errors=True)
-    shutil.copytree(HERE / "dist", out)
+    shutil.copytree(STAGE / "dist", out)
 
 
 def main(argv=None):

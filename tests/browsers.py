@@ -97,14 +97,19 @@ class Network:
         self.call(processes.wait_for_port, self.host, port, timeout, process=process)
 
 
-def chromium_path():
-    """The Chromium to drive: the system one, else Playwright's own; missing is a failure."""
+def chromium_path(playwright: Playwright | None = None):
+    """The Chromium to drive: the system one, else Playwright's own; missing is a failure.
+
+    Pass the running Playwright if there is one: a second one cannot start beside it.
+    """
     if SYSTEM_CHROMIUM.is_file():
         return SYSTEM_CHROMIUM
-    from playwright.sync_api import sync_playwright
+    if playwright is None:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        bundled = Path(playwright.chromium.executable_path)
+        with sync_playwright() as running:
+            return chromium_path(running)
+    bundled = Path(playwright.chromium.executable_path)
     if bundled.is_file():
         return bundled
     pytest.fail(
@@ -118,9 +123,9 @@ def _ip(*args):
 
 
 @contextlib.contextmanager
-def private_network(workdir):
+def private_network(workdir, playwright: Playwright | None = None):
     """Yield the Network of a session: a fresh namespace when root on Linux, else the normal one."""
-    chromium = chromium_path()
+    chromium = chromium_path(playwright)
     if not (sys.platform == "linux" and os.geteuid() == 0 and shutil.which("ip")):
         yield Network(None, "127.0.0.1", chromium)
         return

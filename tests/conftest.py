@@ -1,4 +1,5 @@
 import pytest
+from playwright.sync_api import sync_playwright
 from sites import build, build_env, render
 from variants import VARIANTS
 
@@ -36,3 +37,10 @@ def built_site(rendered_site):
 def default_site(built_site):
     """The site repo rendered with every default answer and built into _output/."""
     return built_site("defaults")
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright for the session: a second one cannot start while the first runs."""
+    with sync_playwright() as running:
+        yield running

@@ -30,7 +30,7 @@ from browsers import (
     private_network,
     retro_url,
 )
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from processes import stop
 from sites import TEMPLATE, build_env, render
 from websockets.asyncio.client import connect
@@ -82,8 +82,8 @@ def room_prefix(site):
 
 
 @pytest.fixture(scope="session")
-def network(tmp_path_factory):
-    with private_network(tmp_path_factory.mktemp("netns")) as network:
+def network(tmp_path_factory, playwright):
+    with private_network(tmp_path_factory.mktemp("netns"), playwright) as network:
         yield network
 
 
@@ -265,13 +265,12 @@ PEOPLE = ("alice", "bob", "carol", "dave")
 
 
 @pytest.fixture(scope="session")
-def browsers(network):
+def browsers(playwright, network):
     """One browser process per person."""
-    with sync_playwright() as playwright:
-        launched = [launch_peer(playwright, network) for _ in PEOPLE]
-        yield launched
-        for browser in launched:
-            browser.close()
+    launched = [launch_peer(playwright, network) for _ in PEOPLE]
+    yield launched
+    for browser in launched:
+        browser.close()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from functools import partial
 
 import pytest
 from browsers import CHROMIUM_FLAGS, chromium_path
-from playwright.sync_api import sync_playwright
 from sites import build, render
 
 NAMES_JS = """() => window.jupyterapp.serviceManager.contents.get('', {content: true})
@@ -25,13 +24,12 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium_path()), headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
+def browser(playwright):
+    launched = playwright.chromium.launch(
+        executable_path=str(chromium_path(playwright)), headless=True, args=CHROMIUM_FLAGS
+    )
+    yield launched
+    launched.close()
 
 
 def build_to_drive(site):
