@@ -472,14 +472,16 @@ def test_late_joiner_gets_unsaved_edits(
     c.wait_for_text(original + unsaved)
 
 
-def test_without_signaling_editing_and_saving_work(
-    signaling, site_url, default_site, text_document, room, alice
+@pytest.mark.parametrize("up", [True, False], ids=["signaling up", "signaling down"])
+def test_alone_editing_and_saving_work(
+    up, signaling, site_url, default_site, text_document, room, alice
 ):
-    signaling.stop()
+    if not up:
+        signaling.stop()
     original = text_of(default_site, text_document)
     a = open_in_lab(alice, site_url, text_document, room)
     a.wait_for_text(original)
-    typed = marker("offline")
+    typed = marker("alone")
     a.type_at_end(typed)
     a.wait_for_text(original + typed)
     expect(a.page.locator(".lm-DockPanel-tabBar .jp-mod-dirty")).to_have_count(1)
@@ -792,18 +794,6 @@ def test_different_copies_opened_apart_keep_one_and_the_other_aside(
     expect(loser.page.locator(".jp-Dialog", has_text="Your copy was kept")).to_be_visible()
     (copy,) = kept_copies(loser, text_document)
     assert loser.stored(copy) == (original if loser is a else own)
-
-
-def test_alone_in_a_room_a_document_opens_and_stays_editable(
-    signaling, site_url, default_site, text_document, room, alice
-):
-    original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
-    a.wait_for_text(original)
-    typed = marker("alone")
-    a.type_at_end(typed)
-    a.wait_for_text(original + typed)
-    assert a.sharing_status().startswith("Sharing with 0 peers")
 
 
 def png_of_size(size):
