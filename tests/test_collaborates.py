@@ -657,8 +657,9 @@ def test_a_class_opening_one_document_together_sees_it_once(
     document, signaling, site_url, default_site, text_document, notebook_document, people
 ):
     """Four people open the same document within a few ms, in a fresh room, twice over."""
+    site = default_site
     document = notebook_document if document == "notebook" else text_document
-    original = original_of(default_site, document)
+    original = original_of(site, document)
     for trial in range(2):
         room = f"class-{secrets.token_hex(4)}"
         pages = [peer.open(lab_url(site_url, room=room, username=peer.name)) for peer in people]
@@ -675,7 +676,7 @@ def test_a_class_opening_one_document_together_sees_it_once(
         assert [as_shown(document, page.stored(document)) for page in pages] == [original] * 4
 
         editor = pages[trial % len(pages)]
-        expected = edit_document(editor, default_site, document)
+        expected = edit_document(editor, site, document)
         for page in pages:
             wait_for_shown(page, document, expected, MESH_TIMEOUT_MS)
         for peer in people:

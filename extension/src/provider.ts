@@ -127,8 +127,15 @@ export class SafeLoadProvider implements IDocumentProvider {
     return false;
   }
 
-  /** Called by JupyterLab after every load and save; only the first one ends the load. */
+  /** Called by JupyterLab after every load and save, once the document is populated
+   * (after its first checkpoint); the load ends earlier (see _insertAsLoad) unless the file
+   * inserted nothing. */
   putInitializedState(): void {
+    this._endOfLoad();
+  }
+
+  /** Record the load and open the gate, once. */
+  private _endOfLoad(): void {
     if (this._gateOpen || this._loadId === null) {
       return;
     }
@@ -242,6 +249,9 @@ export class SafeLoadProvider implements IDocumentProvider {
         return insert.apply(content, args);
       } finally {
         this._ydoc.clientID = own;
+        // JupyterLab inserts the whole file in one synchronous run: the load ends after it,
+        // without waiting for the rest of JupyterLab's opening steps.
+        queueMicrotask(() => this._endOfLoad());
       }
     };
   }
