@@ -25,6 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from browsers import MESH_TIMEOUT_MS, Peer, default_site_preview, lab_url, launch_peer, preview
 from playwright.sync_api import sync_playwright
+from sites import EXTENSION_NAME
 
 DOCUMENTS = ("welcome.ipynb", "collaborate.md")
 # What a page shows of the open document, as JSON: the cells' sources, or the text.
@@ -183,7 +184,7 @@ def main():
     parser.add_argument("--edits", type=int, default=20)
     args = parser.parse_args()
     with default_site_preview() as (network, site, site_url, python):
-        extension = site / "_output" / "extensions" / "jupyterlite-webrtc-safe-load"
+        extension = site / "_output" / "extensions" / EXTENSION_NAME
         size = sum(p.stat().st_size for p in extension.rglob("*") if p.is_file())
         print(f"size: the site's own extension adds {size / 1024:.0f} KB to the built site")
         with sync_playwright() as playwright:

@@ -18,6 +18,9 @@ import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", TEMPLATE / ".cache"))
+# The sites' own document provider: its source folder and the name its build ships under.
+EXTENSION = TEMPLATE / "extension"
+EXTENSION_NAME = json.loads((EXTENSION / "package.json").read_text())["name"]
 # git as a site owner uses it in the tests: a fixed identity, none of this machine's config
 # (hooks, signing, default branch)
 OWNER_GIT_ENV = {

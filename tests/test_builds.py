@@ -4,12 +4,11 @@ import json
 
 import pytest
 import yaml
-from sites import build_env, run_in_env
+from sites import EXTENSION_NAME, build_env, run_in_env
 from variants import VARIANTS
 
 ALL_APPS = ["lab", "retro", "repl"]
 WEBRTC_EXTENSION = "@jupyterlite/webrtc-docprovider"
-SAFE_LOAD_EXTENSION = "jupyterlite-webrtc-safe-load"
 
 
 def read_json(path):
@@ -61,9 +60,7 @@ def test_documents_load_through_the_sites_own_provider(built):
     config = read_json(output / "jupyter-lite.json")["jupyter-config-data"]
     assert config["disabledExtensions"] == [WEBRTC_EXTENSION + ":factory"]
     shipped = {extension["name"]: extension for extension in config["federated_extensions"]}
-    assert (
-        output / "extensions" / SAFE_LOAD_EXTENSION / shipped[SAFE_LOAD_EXTENSION]["load"]
-    ).is_file()
+    assert (output / "extensions" / EXTENSION_NAME / shipped[EXTENSION_NAME]["load"]).is_file()
 
 
 def test_shipped_notebooks_have_stable_cell_ids(built):

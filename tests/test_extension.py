@@ -5,10 +5,9 @@ import json
 import subprocess
 import sys
 
-from sites import TEMPLATE
+from sites import EXTENSION, EXTENSION_NAME, TEMPLATE
 
-EXTENSION = TEMPLATE / "extension"
-NAME = json.loads((EXTENSION / "package.json").read_text())["name"]
+NAME = EXTENSION_NAME
 SHIPPED = TEMPLATE / "template" / "extensions" / NAME
 
 
