@@ -225,6 +225,20 @@ class Peer:
 CELL_SOURCES_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
     .map(cell => cell.querySelector('.CodeMirror').CodeMirror.getValue())"""
 EDITOR_TEXT_JS = "() => document.querySelector('.jp-FileEditor .CodeMirror').CodeMirror.getValue()"
+# For failure reports: what the current document's provider (extension/src/provider.ts) knows.
+PROVIDER_STATE_JS = """() => {
+    const provider = window.jupyterapp.shell.currentWidget?.context?._provider;
+    const room = provider?._webrtc?.room;
+    if (!room) return null;
+    return {
+        gateOpen: provider._gateOpen, subscribers: provider._subscribers, peerId: room.peerId,
+        conns: [...room.webrtcConns].map(([id, c]) =>
+            `${id.slice(0, 8)}:${c.connected ? 'connected' : 'not connected'}`
+            + `${c.synced ? ',synced' : ''}${c.closed ? ',closed' : ''}`),
+        wireState: [...provider._wire.store.clients].map(([id, s]) => `${id}:${s.length}`),
+        shownState: [...provider._ydoc.store.clients].map(([id, s]) => `${id}:${s.length}`),
+    };
+}"""
 
 
 class LitePage:
@@ -370,6 +384,7 @@ class LitePage:
             actual = self.page.evaluate(read_js)
             raise AssertionError(
                 f"after {timeout} ms the page shows {actual!r}, expected {expected!r}; "
-                f"{self.sharing_status()}; dialogs: {self.dialogs()}; "
+                f"{self.sharing_status()}; provider: {self.page.evaluate(PROVIDER_STATE_JS)}; "
+                f"dialogs: {self.dialogs()}; "
                 f"it logged, last: {self.console[-8:]}"
             ) from None
