@@ -1,0 +1,76 @@
+"""A failed browser test leaves a Playwright trace of each browser context it opened (CI uploads
+them); a test that passes leaves none. Runs a pytest session of its own with tests/conftest.py."""
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from sites import TEMPLATE
+
+BROWSER_TESTS = """
+import pytest
+from browsers import CHROMIUM_FLAGS, chromium_path
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    launched = playwright.chromium.launch(
+        executable_path=str(chromium_path(playwright)), headless=True, args=CHROMIUM_FLAGS
+    )
+    yield launched
+    launched.close()
+
+
+def show(browser, text):
+    page = browser.new_context().new_page()
+    page.set_content(f"<p>{text}</p>")
+    return page
+
+
+def test_passes(browser):
+    show(browser, "fine")
+
+
+def test_fails(browser):
+    show(browser, "a part that passed").context.close()
+    show(browser, "first person")
+    page = show(browser, "second person")
+    assert page.inner_text("p") == "someone else"
+
+
+@pytest.mark.xfail(reason="a known defect", strict=True)
+def test_fails_as_expected(browser):
+    show(browser, "known")
+    assert False
+"""
+
+
+def traced_actions(trace):
+    with zipfile.ZipFile(trace) as archive:
+        events = map(json.loads, archive.read("trace.trace").splitlines())
+        return [event["method"] for event in events if event["type"] == "before"]
+
+
+@pytest.mark.browser
+def test_traces_are_kept_for_failed_browser_tests_only(tmp_path):
+    (tmp_path / "test_inner.py").write_text(BROWSER_TESTS)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", tmp_path, tmp_path],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(TEMPLATE / "tests")},
+        capture_output=True,
+        text=True,
+    )
+    assert "1 failed, 1 passed, 1 xfailed" in done.stdout, done.stdout + done.stderr
+    traces = tmp_path / "test-results"
+    assert sorted(path.relative_to(traces).as_posix() for path in traces.rglob("*.zip")) == [
+        "test_inner.py-test_fails/context-2.zip",
+        "test_inner.py-test_fails/context-3.zip",
+        "test_inner.py-test_fails_as_expected/context-1.zip",
+    ]
+    assert "setContent" in traced_actions(traces / "test_inner.py-test_fails/context-2.zip")
+    assert "innerText" in traced_actions(traces / "test_inner.py-test_fails/context-3.zip")
+    assert f"{traces / 'test_inner.py-test_fails/context-3.zip'}" in done.stdout  # in the report
