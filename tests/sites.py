@@ -36,7 +36,13 @@ OWNER_GIT_ENV = {
 def render(dest: Path, *, overwrite: bool = False, **answers) -> Path:
     """`copier copy --defaults` of this template (its working tree) with these answers."""
     copier.run_copy(
-        str(TEMPLATE), dest, data=answers, defaults=True, overwrite=overwrite, quiet=True
+        str(TEMPLATE),
+        dest,
+        data=answers,
+        defaults=True,
+        overwrite=overwrite,
+        quiet=True,
+        vcs_ref="HEAD",  # with a release tag, Copier would render the tag, not the working tree
     )
     return dest
 

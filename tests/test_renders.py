@@ -159,6 +159,7 @@ def test_next_steps_message(tmp_path, urls, warned):
             "-m",
             "copier",
             "copy",
+            "--vcs-ref=HEAD",  # the working tree, not the newest release tag
             "--defaults",
             "--data",
             f"signaling_urls={json.dumps(urls)}",
@@ -171,3 +172,4 @@ def test_next_steps_message(tmp_path, urls, warned):
     )
     assert "Settings -> Pages" in done.stderr + done.stdout
     assert ("Collaboration will NOT work" in done.stderr + done.stdout) == warned
+    assert ("New repository variable\n!!   SIGNALING_URLS = [" in done.stderr) == warned

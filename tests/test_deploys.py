@@ -1,0 +1,208 @@
+"""The Pages workflow's own steps, read from a rendered deploy.yml and run here: the SIGNALING_URLS
+variable reaches the built site or is refused with the fix; a Pages source other than GitHub
+Actions stops the deploy with the setting to change; the build environment is cached under a key
+that every pin changes."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from sites import TEMPLATE, activated, build_env, environment, pip_requirements
+from test_refuses import BAD_ANSWERS
+
+WORKFLOW = ".github/workflows/deploy.yml"
+SIGNALING_STEP = "Use the signaling servers of the SIGNALING_URLS variable"
+BUILD_STEP = "Build the site"
+PAGES_STEP = "Check the Pages source"
+VARIABLE_SETTING = "Settings → Secrets and variables → Actions → Variables → SIGNALING_URLS"
+PAGES_SETTING = "Settings → Pages → Build and deployment → Source: GitHub Actions"
+REPOSITORY = "octo-org/physics-101"
+
+
+def jobs(site):
+    return yaml.safe_load((site / WORKFLOW).read_text())["jobs"]
+
+
+def step(site, job, name):
+    (found,) = (step for step in jobs(site)[job]["steps"] if step.get("name") == name)
+    return found
+
+
+def run_step(site, job, name, env, cwd=None):
+    """Run a step's `run:` script with bash -e, as its `shell: bash -el {0}` does (the login
+    shell only activates the environment, which `env` here already is)."""
+    return subprocess.run(
+        ["bash", "-e", "-c", step(site, job, name)["run"]],
+        cwd=cwd or site,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture
+def site(rendered_site, tmp_path):
+    """A copy of the default site that a test may change (the steps edit jupyter-lite.json)."""
+    return shutil.copytree(rendered_site("defaults"), tmp_path / "site", symlinks=True)
+
+
+def with_variable(site, value):
+    """The step's environment on GitHub: the build environment and the variable."""
+    return {**activated(build_env(site)), "SIGNALING_URLS": value}
+
+
+def signaling_urls(config_file):
+    return json.loads(config_file.read_text())["jupyter-config-data"]["fullWebRtcSignalingUrls"]
+
+
+def test_the_signaling_step_reads_the_repository_variable(site):
+    signaling = step(site, "build", SIGNALING_STEP)
+    assert signaling["env"] == {"SIGNALING_URLS": "${{ vars.SIGNALING_URLS }}"}
+    steps = [step.get("name") for step in jobs(site)["build"]["steps"]]
+    assert steps.index(SIGNALING_STEP) < steps.index(BUILD_STEP)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '["wss://a.example.org", "wss://b.example.org/rtc"]',
+        "[wss://a.example.org, wss://b.example.org/rtc]",  # YAML, as for the copier question
+    ],
+)
+def test_signaling_urls_variable_reaches_the_built_site(site, value):
+    urls = ["wss://a.example.org", "wss://b.example.org/rtc"]
+    done = run_step(site, "build", SIGNALING_STEP, with_variable(site, value))
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_step(site, "build", BUILD_STEP, activated(build_env(site)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert signaling_urls(site / "_output/jupyter-lite.json") == urls
+
+
+def test_urls_the_question_accepts_are_accepted(site):
+    urls = ["ws://localhost:4444", "ws://127.0.0.1/rtc", "wss://s.example.org:8443/x"]
+    done = run_step(site, "build", SIGNALING_STEP, with_variable(site, json.dumps(urls)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert signaling_urls(site / "jupyter-lite.json") == urls
+
+
+def test_without_the_variable_the_answer_stays(site):
+    before = (site / "jupyter-lite.json").read_bytes()
+    done = run_step(site, "build", SIGNALING_STEP, with_variable(site, ""))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "SIGNALING_URLS is not set" in done.stdout
+    assert (site / "jupyter-lite.json").read_bytes() == before
+
+
+# The copier question's refusals (tests/test_refuses.py), given as the variable's text, and two
+# texts that only a variable can hold.
+BAD_VARIABLES = [
+    (json.dumps(answers["signaling_urls"]), fix)
+    for answers, question, fix in BAD_ANSWERS
+    if question == "signaling_urls"
+] + [
+    ("[wss://a.example.org", "give a YAML list"),
+    ("{url: wss://a.example.org}", "give a YAML list"),
+]
+
+
+@pytest.mark.parametrize(("value", "fix"), BAD_VARIABLES)
+def test_bad_signaling_urls_variable_is_refused(site, value, fix):
+    before = (site / "jupyter-lite.json").read_bytes()
+    done = run_step(site, "build", SIGNALING_STEP, with_variable(site, value))
+    assert done.returncode == 1
+    (error,) = (line for line in done.stdout.splitlines() if line.startswith("::error "))
+    assert "SIGNALING_URLS:" in error
+    assert fix in error
+    assert VARIABLE_SETTING in error
+    assert (site / "jupyter-lite.json").read_bytes() == before
+
+
+# What `gh api repos/OWNER/REPO/pages --jq .build_type` prints: the build type, or on an HTTP
+# error the response body and, on stderr, "gh: MESSAGE (HTTP STATUS)".
+GH_ANSWERS = {
+    "deploys from GitHub Actions": ("workflow\n", "", 0),
+    "deploys from a branch": ("legacy\n", "", 0),
+    "Pages is off": ('{"message":"Not Found","status":"404"}', "gh: Not Found (HTTP 404)\n", 1),
+    "no permission": (
+        '{"message":"Resource not accessible by integration","status":"403"}',
+        "gh: Resource not accessible by integration (HTTP 403)\n",
+        1,
+    ),
+}
+
+
+def check_pages_source(site, tmp_path, answer):
+    """Run the Pages check step with a `gh` that gives this answer; also return gh's arguments."""
+    stdout, stderr, status = GH_ANSWERS[answer]
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "gh").write_text(
+        f'#!/bin/sh\necho "$@" > {tmp_path}/gh-args\n'
+        f"printf %s '{stdout}'\nprintf %s '{stderr}' >&2\nexit {status}\n"
+    )
+    (fake / "gh").chmod(0o755)
+    done = run_step(
+        site,
+        "pages-source",
+        PAGES_STEP,
+        {
+            "PATH": f"{fake}:/usr/bin:/bin",
+            "GITHUB_REPOSITORY": REPOSITORY,
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GH_TOKEN": "token",
+        },
+        cwd=tmp_path,
+    )
+    return done, (tmp_path / "gh-args").read_text().split()
+
+
+def test_pages_check_reads_the_build_type_with_read_only_permission(site, tmp_path):
+    job = jobs(site)["pages-source"]
+    assert job["permissions"] == {"pages": "read"}
+    assert step(site, "pages-source", PAGES_STEP)["env"] == {"GH_TOKEN": "${{ github.token }}"}
+    assert "pages-source" in jobs(site)["deploy"]["needs"]
+    done, args = check_pages_source(site, tmp_path, "deploys from GitHub Actions")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert args == ["api", f"repos/{REPOSITORY}/pages", "--jq", ".build_type"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "now"),
+    [
+        ("deploys from a branch", 'The Pages source is "Deploy from a branch"'),
+        ("Pages is off", "GitHub Pages is not enabled"),
+    ],
+)
+def test_pages_not_deploying_from_actions_stops_with_the_setting(site, tmp_path, answer, now):
+    done, _ = check_pages_source(site, tmp_path, answer)
+    assert done.returncode == 1
+    (error,) = (line for line in done.stdout.splitlines() if line.startswith("::error "))
+    assert now in error
+    assert PAGES_SETTING in error
+    assert f"https://github.com/{REPOSITORY}/settings/pages" in error
+
+
+def test_pages_check_that_cannot_read_shows_why_and_blames_no_setting(site, tmp_path):
+    done, _ = check_pages_source(site, tmp_path, "no permission")
+    assert done.returncode == 1
+    assert "Resource not accessible by integration (HTTP 403)" in done.stdout
+    assert "::error title=Could not read the Pages settings::" in done.stdout
+    assert PAGES_SETTING not in done.stdout
+
+
+def test_build_environment_is_cached_under_a_key_every_pin_changes(rendered_site):
+    """setup-micromamba keys the environment cache with a sha256 of `environment-file` (its
+    src/cache.ts, generateEnvironmentKey, v3.0.0): with nothing but that file defining the
+    environment (no create-args), every pin of the stack is in the key."""
+    site = rendered_site("defaults")
+    (setup,) = (
+        step
+        for step in jobs(site)["build"]["steps"]
+        if step.get("uses", "").startswith("mamba-org/setup-micromamba@")
+    )
+    assert setup["with"] == {"environment-file": "environment.yml", "cache-environment": True}
+    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
+    assert set(stack["build"]) <= set(pip_requirements(site))
+    assert f"python={stack['python']}" in environment(site)["dependencies"]
