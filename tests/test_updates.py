@@ -26,10 +26,17 @@ ENV = {
     **OWNER_GIT_ENV,
     "PRE_COMMIT_HOME": str(CACHE / "pre-commit"),
 }
-# what the template ships in signaling/ (however its folder name is templated)
+# what the template ships only with the signaling server: signaling/, and the files whose names
+# are gated on signaling_server (the Render Blueprint, the image workflow), as rendered
+SIGNALING_GATE = re.compile(r"\{% if signaling_server %\}(.*?)\{% endif %\}")
 SIGNALING_FILES = {
-    f"signaling/{path.name.removesuffix('.jinja')}"
-    for path in next(TEMPLATE.glob("template/*signaling*")).iterdir()
+    SIGNALING_GATE.sub(r"\1", path.relative_to(TEMPLATE / "template").as_posix()).removesuffix(
+        ".jinja"
+    )
+    for path in (TEMPLATE / "template").rglob("*")
+    if path.is_file()
+    and "__pycache__" not in path.parts
+    and (path.parts[len(TEMPLATE.parts) + 1] == "signaling" or SIGNALING_GATE.search(str(path)))
 }
 
 

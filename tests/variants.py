@@ -1,6 +1,6 @@
 """The answer sets that matter: each app alone and together, kernel on/off, workflow and
 pre-commit on/off, default room set/unset, local and public signaling, own or shared browser
-storage."""
+storage, the signaling server with and without the Pages workflow (its own workflow alone)."""
 
 VARIANTS = {
     "defaults": {},
@@ -13,7 +13,7 @@ VARIANTS = {
         "signaling_server": False,
     },
     "retro-solo": {"apps": ["retro"], "collaborative_apps": [], "kernel": "none"},
-    "repl-only": {"apps": ["repl"], "own_browser_storage": False},
+    "repl-only": {"apps": ["repl"], "own_browser_storage": False, "deploy_to_pages": False},
     "all-apps-public": {
         "site_name": 'Physics 101 "Labs"',
         "github_owner": "octo-org",
