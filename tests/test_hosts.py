@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 from processes import LOOPBACK, free_port, running
+from sites import render
 from test_updates import commit_all, generate, release, replace_once, template, update
 from variants import VARIANTS
 from websockets.exceptions import InvalidStatus
@@ -62,8 +63,8 @@ def pages_origin(answers):
 def service_name(answers):
     """The name the hosts know the server by: a DNS label, unique to the owner's repository."""
     owner, repo = answers["github_owner"], answers["repo_name"]
-    name = re.sub("[^a-z0-9]+", "-", f"{owner}-{repo}-signaling" if owner else f"{repo}-signaling")
-    return name.lower().strip("-")[:63].strip("-")
+    name = f"{owner}-{repo}-signaling" if owner else f"{repo}-signaling"
+    return re.sub("[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
 
 
 def readme_command(site, program):
@@ -106,6 +107,15 @@ def test_deploy_files_and_workflows_follow_the_answers(rendered_site, variant):
         ]
         if answers[answer]
     }
+
+
+# GitHub's longest owner (39) and repository (100) names; a name 2 over the 63 of a DNS label
+@pytest.mark.parametrize("repo", ["Physics.Labs_" + "r" * 87, "Physics.Labs_rr"])
+def test_long_names_still_make_one_dns_label(tmp_path, repo):
+    site = render(tmp_path / "site", github_owner="o" * 38 + "x", repo_name=repo)
+    name = tomllib.loads((site / "signaling/fly.toml").read_text())["app"]
+    assert name == service_name(answers_of(site))
+    assert re.fullmatch("[a-z0-9]+(-[a-z0-9]+)*", name) and len(name) == 63
 
 
 @pytest.mark.parametrize("variant", WITH_SIGNALING)
