@@ -19,6 +19,9 @@ const JOIN_WAIT_MS = 2500;
 const MAX_WAIT_MS = 8000;
 /** With no signaling connection and no peer this long, the peer is on its own. */
 const SIGNALING_GRACE_MS = 1000;
+/** A connection to a peer that has not opened this long is dropped and tried again (ICE on
+ * loopback or a LAN takes well under a second; a browser gives up on failed ICE after ~10 s). */
+const CONNECT_TIMEOUT_MS = 15000;
 
 /** Transaction origin of what the room sends in. */
 const FROM_ROOM = Symbol('from the room');
@@ -66,7 +69,6 @@ export class SafeLoadProvider implements IDocumentProvider {
     });
     this._webrtc = new WebrtcProvider(`${options.room}${options.path}`, wire, {
       signaling: options.signalingUrls,
-      password: null,
       awareness,
       // as upstream: the random part keeps a crowd from forming separate clusters
       maxConns: 20 + Math.floor(Math.random() * 15),
@@ -83,6 +85,7 @@ export class SafeLoadProvider implements IDocumentProvider {
       conn.on('message', this._countSubscribers);
       conn.on('disconnect', this._check);
     }
+    this._watchdog = window.setInterval(this._dropStalledConnections, CONNECT_TIMEOUT_MS / 3);
   }
 
   /** Resolves true when the document holds the room's content, false when JupyterLab must
@@ -170,7 +173,23 @@ export class SafeLoadProvider implements IDocumentProvider {
     this._webrtc.destroy();
     this._wire.destroy();
     window.clearTimeout(this._timer);
+    window.clearInterval(this._watchdog);
   }
+
+  /** y-webrtc keeps a connection that never opens (a handshake lost on the way, or one that a
+   * late signal of a peer that already gave up started), and while it has one to a peer it
+   * ignores that peer's announcements: the two would never meet. Dropping it makes y-webrtc
+   * announce this peer again, and every peer without a connection to it starts one. */
+  private _dropStalledConnections = (): void => {
+    const now = Date.now();
+    for (const conn of this._webrtc.room?.webrtcConns.values() ?? []) {
+      const since = conn.connected ? now : this._connectingSince.get(conn) ?? now;
+      this._connectingSince.set(conn, since);
+      if (now - since >= CONNECT_TIMEOUT_MS) {
+        conn.destroy();
+      }
+    }
+  };
 
   // ------------------------------------------------------------ who loads
 
@@ -270,16 +289,18 @@ export class SafeLoadProvider implements IDocumentProvider {
 
   private _receiveFromRoom = (update: Uint8Array, origin: unknown): void => {
     if (this._gateOpen && origin !== FROM_ROOM) {
+      this._keepOwnVersionIfLosing();
       Y.applyUpdate(this._ydoc, update, FROM_ROOM);
     }
   };
 
   private _openGate(): void {
     this._gateOpen = true;
+    this._contentId = this._loadId ?? winnerOf(this._wire.getMap(LOADS));
+    this._keepOwnVersionIfLosing();
     const missing = Y.encodeStateAsUpdate(this._wire, Y.encodeStateVector(this._ydoc));
     Y.applyUpdate(this._ydoc, missing, FROM_ROOM);
     const loads = this._ydoc.getMap(LOADS);
-    this._contentId = this._loadId ?? winnerOf(loads);
     loads.observe(this._keepOneLoad);
     this._keepOneLoad();
   }
@@ -288,21 +309,31 @@ export class SafeLoadProvider implements IDocumentProvider {
 
   /** Peers that loaded different files apart (no signaling, or too slow to meet) hold two
    * loads once they meet. Every peer keeps the load with the smallest id and deletes the
-   * others' items; a peer whose own content goes first saves it as a file of its own. */
+   * others' items; a peer whose own content goes first saves it as a file of its own. That
+   * is decided when the room (the wire) holds the winning load and before the document gets
+   * it: the same update may already delete this peer's items (the winner's peer saw them). */
+  private _keepOwnVersionIfLosing(): void {
+    const loads = this._wire.getMap(LOADS);
+    const mine = this._contentId;
+    const winner = winnerOf(loads);
+    if (mine === null || winner === null || mine === winner) {
+      return;
+    }
+    this._contentId = winner;
+    // Same visible content loaded twice (e.g. a notebook without cell ids) loses nothing.
+    if (loads.get(String(mine)) !== loads.get(String(winner))) {
+      void this._saveCopy(this._versionOf(mine), 'it met a different copy of this file');
+    }
+  }
+
+  /** Every peer deletes the items of every load but the winner's. */
   private _keepOneLoad = (): void => {
     const loads = this._ydoc.getMap(LOADS);
     if (loads.size < 2) {
       return;
     }
     const winner = winnerOf(loads) as number;
-    const mine = this._contentId;
-    if (mine !== null && mine !== winner) {
-      this._contentId = winner;
-      // Same visible content loaded twice (e.g. a notebook without cell ids) loses nothing.
-      if (loads.get(String(mine)) !== loads.get(String(winner))) {
-        void this._saveCopy(this._versionOf(mine), 'it met a different copy of this file');
-      }
-    }
+    this._contentId = winner;
     this._ydoc.transact(() => {
       for (const key of loads.keys()) {
         if (Number(key) !== winner) {
@@ -425,6 +456,8 @@ export class SafeLoadProvider implements IDocumentProvider {
   private _electLoader = false;
   private _gateOpen = false;
   private _contentId: number | null = null;
+  private _watchdog = 0;
+  private _connectingSince = new WeakMap<object, number>();
 }
 
 // ---------------------------------------------------------------- helpers
