@@ -8,6 +8,7 @@ leaves the machine. Elsewhere they run on the normal network, where WebRTC may n
 
 import contextlib
 import ctypes
+import importlib.util
 import os
 import secrets
 import shutil
@@ -22,7 +23,7 @@ import processes
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from sites import build_env, render
+from sites import TEMPLATE, build_env, render
 
 NAMESPACE_ADDRESS = "198.18.0.1"
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
@@ -146,6 +147,17 @@ def private_network(workdir, playwright: Playwright | None = None):
         _ip("netns", "delete", name)
 
 
+def _preview_ready_marker():
+    """What a site's preview.py prints once it serves (read from the template's preview.py)."""
+    spec = importlib.util.spec_from_file_location("preview", TEMPLATE / "template" / "preview.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.READY_MARKER
+
+
+PREVIEW_READY = _preview_ready_marker()
+
+
 @contextlib.contextmanager
 def preview(network: Network, python, site: Path, port: int, *options):
     """`python preview.py` of a site (it builds, then serves) inside the network.
@@ -159,7 +171,7 @@ def preview(network: Network, python, site: Path, port: int, *options):
         printed = []
         for line in process.stdout:
             printed.append(line)
-            if "Preview ready" in line:
+            if PREVIEW_READY in line:
                 break
         else:
             pytest.fail(f"preview.py exited with {process.wait()}:\n{''.join(printed)}")
@@ -272,6 +284,20 @@ class LitePage:
     def dialogs(self):
         return self.page.locator(".jp-Dialog").all_inner_texts()
 
+    def wait_for_dialog(self, text):
+        expect(self.page.locator(".jp-Dialog", has_text=text)).to_be_visible()
+
+    def go_to(self, url):
+        """Load another address in this page: a new page load, same browser storage."""
+        self.page.goto(url)
+
+    def press(self, key):
+        self.page.keyboard.press(key)
+
+    def wait_for_unsaved_tabs(self, count):
+        """Wait until `count` document tabs are marked as modified (not saved)."""
+        expect(self.page.locator(".lm-DockPanel-tabBar .jp-mod-dirty")).to_have_count(count)
+
     def wait_for_file(self, name):
         self.page.locator(".jp-DirListing-item", has_text=name).wait_for()
 
@@ -322,7 +348,7 @@ class LitePage:
     def save(self):
         """Save with Ctrl-S and wait until the document tab is no longer marked as modified."""
         self.page.locator(".jp-FileEditor .CodeMirror textarea").press("Control+s")
-        expect(self.page.locator(".lm-DockPanel-tabBar .jp-mod-dirty")).to_have_count(0)
+        self.wait_for_unsaved_tabs(0)
 
     # -- notebooks
     def wait_for_notebook(self):

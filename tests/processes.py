@@ -5,7 +5,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 LOOPBACK = "127.0.0.1"
 STOP_TIMEOUT = 5.0  # seconds a process gets to exit after SIGTERM before it is killed
@@ -44,6 +44,15 @@ def wait_for_port(
             if time.monotonic() >= deadline:
                 raise TimeoutError(f"{host}:{port} refused connections for {timeout} s") from error
         time.sleep(0.02)  # polling interval, not a wait for readiness
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 15.0) -> None:
+    """Return once condition() is true; TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{condition.__doc__ or condition} did not happen in {timeout} s")
+        time.sleep(0.1)  # polling interval
 
 
 def stop(process: subprocess.Popen, timeout: float = STOP_TIMEOUT) -> int:

@@ -31,6 +31,31 @@ OWNER_GIT_ENV = {
     "GIT_CONFIG_GLOBAL": os.devnull,
     "GIT_CONFIG_NOSYSTEM": "1",
 }
+# The test tools' venv (copier, pre-commit, zizmor...), first on PATH for the commands tests run.
+BIN = Path(sys.executable).parent
+TOOLS_ENV = {
+    **os.environ,
+    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+    **OWNER_GIT_ENV,
+    "PRE_COMMIT_HOME": str(CACHE / "pre-commit"),
+}
+ALL_APPS = ["lab", "retro", "repl"]
+
+
+def run(command, cwd, *, expect_success=True) -> subprocess.CompletedProcess:
+    """Run a tool as a site owner would (TOOLS_ENV); its output is in the failure."""
+    done = subprocess.run(command, cwd=cwd, env=TOOLS_ENV, capture_output=True, text=True)
+    if expect_success:
+        assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def read_json(path: Path):
+    return json.loads(path.read_text())
+
+
+def answers_of(site: Path) -> dict:
+    return yaml.safe_load((site / ".copier-answers.yml").read_text())
 
 
 def render(dest: Path, *, overwrite: bool = False, **answers) -> Path:

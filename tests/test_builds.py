@@ -1,18 +1,11 @@
 """Every variant builds with `jupyter lite build`, and the BUILT site carries the answers."""
 
-import json
-
 import pytest
 import yaml
-from sites import EXTENSION_NAME, build_env, run_in_env
+from sites import ALL_APPS, EXTENSION_NAME, build_env, read_json, run_in_env
 from variants import VARIANTS
 
-ALL_APPS = ["lab", "retro", "repl"]
 WEBRTC_EXTENSION = "@jupyterlite/webrtc-docprovider"
-
-
-def read_json(path):
-    return json.loads(path.read_text())
 
 
 def merged_config(output, app):

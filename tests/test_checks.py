@@ -1,27 +1,14 @@
 """The generated repo passes its own checks: the workflow lints clean, and its pre-commit hooks
 pass on a fresh repo without changing a byte. The template repo's own workflows lint clean too."""
 
-import os
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 import yaml
-from sites import CACHE, OWNER_GIT_ENV, TEMPLATE
+from sites import BIN, TEMPLATE, run
 from variants import VARIANTS
 
 TEMPLATE_WORKFLOWS = sorted((TEMPLATE / ".github/workflows").glob("*.yml"))
-BIN = Path(sys.executable).parent
-
-
-def run(command, cwd, **env):
-    done = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}
-    )
-    assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 def variants_with(*answers):
@@ -61,8 +48,8 @@ def test_pre_commit_hooks_pass_unchanged(rendered_site, variant, tmp_path):
     run(["cp", "-a", site, repo], tmp_path)
     run(["git", "init", "-q"], repo)
     run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "generated"], repo, **OWNER_GIT_ENV)
-    run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
+    run(["git", "commit", "-q", "-m", "generated"], repo)
+    run([BIN / "pre-commit", "run", "--all-files"], repo)
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
 
 
@@ -78,8 +65,8 @@ def test_template_repo_passes_the_hooks_it_ships(tmp_path):
             run(["cp", "--parents", "-P", name, repo], TEMPLATE)
     run(["git", "init", "-q"], repo)
     run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "-m", "template"], repo, **OWNER_GIT_ENV)
-    run([BIN / "pre-commit", "run", "--all-files"], repo, PRE_COMMIT_HOME=str(CACHE / "pre-commit"))
+    run(["git", "commit", "-q", "-m", "template"], repo)
+    run([BIN / "pre-commit", "run", "--all-files"], repo)
     assert run(["git", "status", "--porcelain"], repo).stdout == ""
 
 

@@ -5,16 +5,11 @@ server through RecordingRelay, which passes every message through unchanged and 
 so the tests can show what the server saw: handshakes, never document text.
 """
 
-import asyncio
 import base64
-import hashlib
 import json
 import secrets
 import shutil
 import struct
-import subprocess
-import sys
-import threading
 import time
 import zlib
 
@@ -30,16 +25,9 @@ from browsers import (
     private_network,
     retro_url,
 )
-from playwright.sync_api import expect
-from processes import stop
-from sites import TEMPLATE, build_env, render
-from websockets.asyncio.client import connect
-from websockets.asyncio.server import serve
-from websockets.exceptions import ConnectionClosed
-
-# The npm reference server, for conformance; package.json pins it, scripts/setup installs it.
-Y_WEBRTC_SERVER = TEMPLATE / "node_modules/y-webrtc/bin/server.js"
-
+from processes import wait_until
+from signaling_service import Signaling, topic_of
+from sites import build_env, render
 
 # ---------------------------------------------------------------- the site
 
@@ -87,139 +75,6 @@ def network(tmp_path_factory, playwright):
         yield network
 
 
-class RecordingRelay:
-    """A WebSocket relay in front of the signaling server that records every message.
-
-    It forwards each frame unchanged (with the browser's Origin), so the signaling server
-    under test stays untouched.
-    """
-
-    def __init__(self, network, port, upstream_port):
-        self.network = network
-        self.port = port
-        self.upstream_port = upstream_port
-        self.frames = []  # (connection number, "in" or "out", raw text), in arrival order
-        self.lose_handshakes_until = 0.0  # time.monotonic() before which WebRTC signals are lost
-        self._connections = 0
-        self._loop = asyncio.new_event_loop()
-        self._server = None
-        threading.Thread(target=self._run_loop, daemon=True).start()
-
-    def _run_loop(self):
-        self.network.enter_from_this_thread()  # so its sockets live in the namespace
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_forever()
-
-    def _run(self, coroutine):
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
-
-    def start(self):
-        async def start():
-            self._server = await serve(self._handle, self.network.host, self.port)
-
-        self._run(start())
-
-    def stop(self):
-        """Close the port and every connection, as a server that went down."""
-
-        async def stop():
-            self._server.close()
-            await self._server.wait_closed()
-
-        self._run(stop())
-
-    async def _handle(self, browser):
-        self._connections += 1
-        number = self._connections
-        origin = browser.request.headers.get("Origin")
-        try:
-            async with connect(
-                f"ws://{self.network.host}:{self.upstream_port}", origin=origin
-            ) as server:
-                await asyncio.gather(
-                    self._pump(browser, server, number, "in"),
-                    self._pump(server, browser, number, "out"),
-                )
-        except (OSError, ConnectionClosed):
-            pass  # either side went away: the other one is closed with it
-
-    async def _pump(self, source, target, number, direction):
-        try:
-            async for frame in source:
-                self.frames.append((number, direction, frame))
-                if direction == "in" and self._lost(frame):
-                    continue
-                await target.send(frame)
-        finally:
-            await target.close()
-
-    def _lost(self, frame):
-        """A WebRTC handshake message (offer, answer, ICE candidate) lost on a flaky network."""
-        if time.monotonic() >= self.lose_handshakes_until:
-            return False
-        data = json.loads(frame).get("data")
-        return isinstance(data, dict) and data.get("type") == "signal"
-
-    def messages(self, direction="in"):
-        """(connection number, decoded message) of every frame in one direction."""
-        return [
-            (number, json.loads(raw)) for number, way, raw in list(self.frames) if way == direction
-        ]
-
-
-class Signaling:
-    """The signaling service the site points at: a relay in front of one of the servers."""
-
-    def __init__(self, network, server, relay_port, allowed_origins):
-        self.network = network
-        self.server = server
-        self.allowed_origins = allowed_origins
-        self.ports = {"python": network.free_port(), "npm": network.free_port()}
-        self.processes = {}
-        self.relay = RecordingRelay(network, relay_port, self.ports["python"])
-        self.url = f"ws://{network.host}:{relay_port}"
-
-    def command(self, kind):
-        port = self.ports[kind]
-        if kind == "python":
-            origins = [
-                arg for origin in self.allowed_origins for arg in ("--allowed-origin", origin)
-            ]
-            return [
-                sys.executable,
-                self.server,
-                "--host",
-                self.network.host,
-                "--port",
-                port,
-                *origins,
-            ]
-        if not (Y_WEBRTC_SERVER.is_file() and shutil.which("node")):
-            pytest.fail(f"{Y_WEBRTC_SERVER} or node is missing: run scripts/setup (npm ci)")
-        # bin/server.js binds every interface: that is only the namespace's here.
-        return ["env", f"PORT={port}", "node", Y_WEBRTC_SERVER]
-
-    def use(self, kind):
-        """Restart the service in front of this kind of server."""
-        self.stop()
-        self.start(kind)
-
-    def start(self, kind="python"):
-        if kind not in self.processes:
-            process = subprocess.Popen(self.network.command(self.command(kind)))
-            self.network.wait_for_port(self.ports[kind], process=process)
-            self.processes[kind] = process
-        self.relay.upstream_port = self.ports[kind]
-        self.relay.start()
-
-    def stop(self):
-        """Take the whole service down: relay and servers."""
-        self.relay.stop()
-        for process in self.processes.values():
-            stop(process)
-        self.processes.clear()
-
-
 @pytest.fixture(scope="session")
 def site_ports(network):
     return {"main": network.free_port(), "other": network.free_port(), "relay": network.free_port()}
@@ -242,8 +97,9 @@ def signaling(signaling_service):
     service = signaling_service
     service.relay.frames.clear()
     yield service
-    service.stop()
-    service.start()
+    if service.changed:
+        service.stop()
+        service.start()
 
 
 def serve_preview(network, python, site, port, signaling_url):
@@ -381,15 +237,8 @@ def test_text_file_syncs_both_ways_over_webrtc(
     a.wait_for_text(original + from_alice + from_bob)
 
     # The server saw both peers join one topic and trade WebRTC signals; text went peer to peer.
-    topic = (
-        hashlib.sha256(f"{room_prefix(default_site)}-{room}".encode()).hexdigest() + text_document
-    )
-    subscribers = {
-        n
-        for n, message in signaling.relay.messages()
-        if message["type"] == "subscribe" and topic in message["topics"]
-    }
-    assert len(subscribers) == 2
+    topic = topic_of(room_prefix(default_site), room, text_document)
+    assert len(signaling.relay.subscribers(topic)) == 2
     signals = [
         m
         for n, m in signaling.relay.messages()
@@ -418,14 +267,6 @@ def converged(read, pages, timeout=15):
         if time.monotonic() > deadline:
             raise TimeoutError(f"the peers never agreed: {values!r}")
         pages[0].page.wait_for_timeout(100)  # polling interval, not synchronisation
-
-
-def wait_until(condition, timeout=15):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{condition.__doc__ or condition} did not happen in {timeout} s")
-        time.sleep(0.1)  # polling interval
 
 
 def edit_and_insert_cells(editor, inserter, shared, code_source):
@@ -494,10 +335,10 @@ def test_alone_editing_and_saving_work(
     typed = marker("alone")
     a.type_at_end(typed)
     a.wait_for_text(original + typed)
-    expect(a.page.locator(".lm-DockPanel-tabBar .jp-mod-dirty")).to_have_count(1)
+    a.wait_for_unsaved_tabs(1)
     a.save()
     # Reopen the document in a new page load: what was saved comes back from browser storage.
-    a.page.goto(lab_url(site_url, path=text_document, room=room, username="alice"))
+    a.go_to(lab_url(site_url, path=text_document, room=room, username="alice"))
     a.wait_for_text_editor()
     a.wait_for_text(original + typed)
     a.wait_for_peers(0)
@@ -521,23 +362,8 @@ def test_peers_reconnect_after_signaling_restarts(
 
     signaling.relay.frames.clear()
     signaling.start()
-    topic = (
-        hashlib.sha256(f"{room_prefix(default_site)}-{room}".encode()).hexdigest() + text_document
-    )
-
-    def both_peers_subscribed_again():
-        return (
-            len(
-                {
-                    n
-                    for n, m in signaling.relay.messages()
-                    if m["type"] == "subscribe" and topic in m["topics"]
-                }
-            )
-            == 2
-        )
-
-    wait_until(both_peers_subscribed_again)
+    topic = topic_of(room_prefix(default_site), room, text_document)
+    wait_until(lambda: len(signaling.relay.subscribers(topic)) == 2)  # both subscribed again
 
     # A newcomer finds both through the restarted server, without anyone reloading.
     c = open_in_lab(carol, site_url, text_document, room)
@@ -781,13 +607,13 @@ def test_a_different_saved_copy_joining_a_room_gets_the_room_and_keeps_its_own(
     a = open_in_lab(alice, site_url, text_document, room)
     a.wait_for_text(original)
 
-    b.page.goto(lab_url(site_url, room=room, username="bob"))
+    b.go_to(lab_url(site_url, room=room, username="bob"))
     b.open_from_file_browser(text_document)
     b.wait_for_text_editor()
     b.wait_for_peers(1)
     b.wait_for_text(original)
     a.wait_for_text(original)
-    expect(b.page.locator(".jp-Dialog", has_text="Your copy was kept")).to_be_visible()
+    b.wait_for_dialog("Your copy was kept")
     assert len(b.dialogs()) == 1, b.dialogs()  # and no "File Changed" question
     (copy,) = kept_copies(b, text_document)
     assert b.stored(copy) == own
@@ -802,14 +628,14 @@ def test_a_saved_copy_of_the_published_file_joins_without_a_kept_copy(
     b = open_in_lab(bob, site_url, text_document, room + "-alone")
     b.wait_for_text(original)
     b.type_at_end(" ")
-    b.page.keyboard.press("Backspace")
+    b.press("Backspace")
     b.save()
     a = open_in_lab(alice, site_url, text_document, room)
     a.wait_for_text(original)
     edited = original + marker("alice")
     a.type_at_end(edited[len(original) :])
 
-    b.page.goto(lab_url(site_url, room=room, username="bob"))
+    b.go_to(lab_url(site_url, room=room, username="bob"))
     b.open_from_file_browser(text_document)
     b.wait_for_text_editor()
     b.wait_for_text(edited)
@@ -823,7 +649,7 @@ def test_different_copies_opened_apart_keep_one_and_the_other_aside(
     original = text_of(default_site, text_document)
     signaling.stop()
     b, own = own_copy_of_bob(bob, site_url, text_document, room, original)
-    b.page.goto(lab_url(site_url, room=room, username="bob"))
+    b.go_to(lab_url(site_url, room=room, username="bob"))
     b.open_from_file_browser(text_document)
     b.wait_for_text_editor()
     b.wait_for_text(own)
@@ -836,7 +662,7 @@ def test_different_copies_opened_apart_keep_one_and_the_other_aside(
     kept = converged(LitePage.text, [a, b])
     assert kept in (original, own)
     loser = a if kept == own else b
-    expect(loser.page.locator(".jp-Dialog", has_text="Your copy was kept")).to_be_visible()
+    loser.wait_for_dialog("Your copy was kept")
     (copy,) = kept_copies(loser, text_document)
     assert loser.stored(copy) == (original if loser is a else own)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 import yaml
 from processes import LOOPBACK, free_port, running
-from sites import render
+from sites import answers_of, render
 from test_updates import commit_all, generate, release, replace_once, template, update
 from variants import VARIANTS
 from websockets.exceptions import InvalidStatus
@@ -48,10 +48,6 @@ WITH_SIGNALING = [
 # the variant whose site has a GitHub Pages origin: the hosts allow it
 PUBLISHED = next(name for name in WITH_SIGNALING if VARIANTS[name].get("github_owner"))
 IMAGE_WORKFLOW = ".github/workflows/signaling-image.yml"
-
-
-def answers_of(site):
-    return yaml.safe_load((site / ".copier-answers.yml").read_text())
 
 
 def pages_origin(answers):

@@ -7,18 +7,8 @@ import sys
 
 import pytest
 import yaml
-from sites import TEMPLATE, pip_requirements, render
+from sites import ALL_APPS, TEMPLATE, answers_of, pip_requirements, read_json, render
 from variants import VARIANTS
-
-ALL_APPS = ["lab", "retro", "repl"]
-
-
-def read_json(path):
-    return json.loads(path.read_text())
-
-
-def answers_of(site):
-    return yaml.safe_load((site / ".copier-answers.yml").read_text())
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

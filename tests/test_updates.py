@@ -7,25 +7,14 @@ its own git repo. Copier runs from the command line, as site owners run it.
 """
 
 import json
-import os
 import re
 import shlex
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from sites import CACHE, OWNER_GIT_ENV, TEMPLATE, build
+from sites import TEMPLATE, answers_of, build, run
 
-BIN = Path(sys.executable).parent
-ENV = {
-    **os.environ,
-    "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",  # the copier and pre-commit the tests pin
-    **OWNER_GIT_ENV,
-    "PRE_COMMIT_HOME": str(CACHE / "pre-commit"),
-}
 # what the template ships only with the signaling server: signaling/, and the files whose names
 # are gated on signaling_server (the Render Blueprint, the image workflow), as rendered
 SIGNALING_GATE = re.compile(r"\{% if signaling_server %\}(.*?)\{% endif %\}")
@@ -38,13 +27,6 @@ SIGNALING_FILES = {
     and "__pycache__" not in path.parts
     and (path.parts[len(TEMPLATE.parts) + 1] == "signaling" or SIGNALING_GATE.search(str(path)))
 }
-
-
-def run(command, cwd, expect_success=True):
-    done = subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True)
-    if expect_success:
-        assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
-    return done
 
 
 def commit_all(repo, message):
@@ -94,16 +76,12 @@ def generate(template, site, **answers):
 
 
 def update(site, *args, expect_success=True):
-    return run(["copier", "update", "--defaults", *args], site, expect_success)
+    return run(["copier", "update", "--defaults", *args], site, expect_success=expect_success)
 
 
 def changed_files(site):
     run(["git", "add", "-A"], site)
     return set(run(["git", "diff", "--cached", "--name-only"], site).stdout.split())
-
-
-def answers_of(site):
-    return yaml.safe_load((site / ".copier-answers.yml").read_text())
 
 
 def snapshot(site):
