@@ -34,16 +34,13 @@ def test_pins_are_exact():
                 )
 
 
-def test_yjs_and_jupyterlab_come_from_the_page_y_webrtc_is_its_own():
-    """JupyterLab, yjs and the upstream extension come from the page (one copy each): two
-    copies of yjs or of a token break a page silently. y-webrtc is the extension's own, 10.3
-    (the page's 10.2 leaves peers that open together unconnected, see DESIGN.md)."""
-    package = json.loads((SHIPPED / "package.json").read_text())
-    shared = package["jupyterlab"]["sharedPackages"]
+def test_shared_with_the_page_not_bundled():
+    """JupyterLab, yjs, y-webrtc and the upstream extension come from the page (one copy each):
+    two copies of yjs or of a token break a page silently."""
+    shared = json.loads((SHIPPED / "package.json").read_text())["jupyterlab"]["sharedPackages"]
+    assert shared["y-webrtc"]["bundled"] is False
     assert shared["@jupyterlite/webrtc-docprovider"]["bundled"] is False
-    assert shared["y-webrtc"] is False
     bundle = "".join(path.read_text() for path in (SHIPPED / "static").glob("*.js"))
-    # a message that only a bundled yjs would carry
+    # messages that only a bundled yjs or simple-peer (y-webrtc's) would carry
     assert "another client seems to be using it" not in bundle
-    # y-webrtc 10.3's answer to two offers crossing (glare)
-    assert "offer rejected" in bundle
+    assert "cannot signal after peer is destroyed" not in bundle

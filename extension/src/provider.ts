@@ -69,6 +69,7 @@ export class SafeLoadProvider implements IDocumentProvider {
     });
     this._webrtc = new WebrtcProvider(`${options.room}${options.path}`, wire, {
       signaling: options.signalingUrls,
+      password: null,
       awareness,
       // as upstream: the random part keeps a crowd from forming separate clusters
       maxConns: 20 + Math.floor(Math.random() * 15),
