@@ -190,6 +190,13 @@ def default_site_preview():
             yield network, site, site_url, python
 
 
+def launch_local(playwright: Playwright) -> Browser:
+    """A browser on this machine's own network (loopback), for tests that need no peers."""
+    return playwright.chromium.launch(
+        executable_path=str(chromium_path(playwright)), headless=True, args=CHROMIUM_FLAGS
+    )
+
+
 def launch_peer(playwright: Playwright, network: Network) -> Browser:
     """A browser process of its own: peers in one browser would sync through BroadcastChannel."""
     return playwright.chromium.launch(

@@ -7,7 +7,7 @@ import threading
 from functools import partial
 
 import pytest
-from browsers import CHROMIUM_FLAGS, chromium_path
+from browsers import launch_local
 from sites import build, render
 
 NAMES_JS = """() => window.jupyterapp.serviceManager.contents.get('', {content: true})
@@ -25,9 +25,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def browser(playwright):
-    launched = playwright.chromium.launch(
-        executable_path=str(chromium_path(playwright)), headless=True, args=CHROMIUM_FLAGS
-    )
+    launched = launch_local(playwright)
     yield launched
     launched.close()
 

@@ -12,14 +12,12 @@ from sites import TEMPLATE
 
 BROWSER_TESTS = """
 import pytest
-from browsers import CHROMIUM_FLAGS, chromium_path
+from browsers import launch_local
 
 
 @pytest.fixture(scope="module")
 def browser(playwright):
-    launched = playwright.chromium.launch(
-        executable_path=str(chromium_path(playwright)), headless=True, args=CHROMIUM_FLAGS
-    )
+    launched = launch_local(playwright)
     yield launched
     launched.close()
 
