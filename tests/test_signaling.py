@@ -14,12 +14,14 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from processes import LOOPBACK, free_port, running
 from sites import TEMPLATE
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -42,15 +44,29 @@ def reference_server_js() -> Path:
     return server_js
 
 
-def our_command(port: int, *flags: str, server: Path = SERVER) -> list[str | Path]:
-    return [sys.executable, server, "--host", LOOPBACK, "--port", str(port), *flags]
+# Runs the server as if its optional speed-ups (uvloop, orjson) were not installed, as in a
+# site's preview: `python -c HIDE_SPEEDUPS server.py ARGS...`
+HIDE_SPEEDUPS = (
+    "import runpy, sys; sys.modules['uvloop'] = sys.modules['orjson'] = None; "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def our_command(
+    port: int, *flags: str, server: Path = SERVER, speedups: bool = True
+) -> list[str | Path]:
+    python = [sys.executable] if speedups else [sys.executable, "-c", HIDE_SPEEDUPS]
+    return [*python, server, "--host", LOOPBACK, "--port", str(port), *flags]
 
 
 @contextlib.contextmanager
-def our_server(*flags: str, server: Path = SERVER, **running_kwargs) -> Iterator[str]:
+def our_server(
+    *flags: str, server: Path = SERVER, speedups: bool = True, **running_kwargs
+) -> Iterator[str]:
     """Run our server on a free loopback port; yield its URL."""
     port = free_port()
-    with running(our_command(port, *flags, server=server), ready_port=port, **running_kwargs):
+    command = our_command(port, *flags, server=server, speedups=speedups)
+    with running(command, ready_port=port, **running_kwargs):
         yield f"ws://{LOOPBACK}:{port}"
 
 
@@ -60,11 +76,16 @@ def our_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session", params=["ours", "reference"])
+@pytest.fixture(scope="session", params=["ours", "ours-without-speedups", "reference"])
 def signaling_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """URL of our server, then of the reference server (which binds every interface)."""
+    """URL of our server (with and without its speed-ups), then of the reference server
+    (which binds every interface)."""
     if request.param == "ours":
         yield request.getfixturevalue("our_url")
+        return
+    if request.param == "ours-without-speedups":
+        with our_server("--allowed-origin", ALLOWED_ORIGIN, speedups=False) as url:
+            yield url
         return
     server_js = request.getfixturevalue("reference_server_js")
     port = free_port()
@@ -226,7 +247,7 @@ MALFORMED_MESSAGES = [
     '{"type": "publish"}',
     '{"type": "publish", "topic": ["unhashable"]}',
     '{"type": "publish", "topic": {"unhashable": 1}}',
-    "[" * 100_000,  # nested deeper than Python's recursion limit
+    "[" * 60_000,  # nested deeper than Python's recursion limit, under --max-message-size
     b"\xff\xfe binary garbage",
 ]
 
@@ -432,3 +453,19 @@ def test_help_documents_every_setting() -> None:
         "LOG_LEVEL",
     ):
         assert setting in result.stdout
+
+
+def test_the_speedups_shipped_are_the_ones_tested(tmp_path: Path) -> None:
+    """requirements.txt lists the optional speed-ups (from copier.yml's stack); the tests run
+    the server with them (pyproject.toml) and, as a preview does, without them."""
+    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
+    tested = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["test"]
+    assert set(stack["signaling_speedups"]) <= set(tested)
+    for speedups, expected in [(True, "speed-ups: uvloop, orjson"), (False, "speed-ups: none")]:
+        log = tmp_path / f"{speedups}.log"
+        with (
+            log.open("w") as stderr,
+            our_server("--allowed-origin", "*", speedups=speedups, stderr=stderr) as url,
+        ):
+            assert_accepted(url, None)
+        assert expected in log.read_text()
