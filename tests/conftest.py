@@ -7,6 +7,9 @@ from playwright.sync_api import sync_playwright
 from sites import build, build_env, render
 from variants import VARIANTS
 
+# the browser tests' shared fixtures: the served site, its signaling service, people
+pytest_plugins = ["collaboration"]
+
 # A failed browser test leaves a Playwright trace per browser context in this folder of the
 # rootdir (CI uploads it): test-results/TEST/context-N.zip, for `playwright show-trace FILE`.
 TRACES = "test-results"

@@ -1,8 +1,9 @@
-"""Two or three people edit the same documents of a built site, each in a browser of their own.
+"""Two to four people edit the same documents of a built site, each in a browser of their own.
 
-Everything runs in a private network namespace (see browsers.py). Browsers reach the signaling
-server through RecordingRelay, which passes every message through unchanged and keeps a copy,
-so the tests can show what the server saw: handshakes, never document text.
+Everything runs in a private network namespace (see browsers.py and collaboration.py).
+Browsers reach the signaling server through a relay that passes every message through
+unchanged and keeps a copy, so the tests can show what the server saw: handshakes, never
+document text.
 """
 
 import base64
@@ -18,202 +19,22 @@ from browsers import (
     MESH_TIMEOUT_MS,
     SYNC_TIMEOUT_MS,
     LitePage,
-    Peer,
     lab_url,
-    launch_peer,
     preview,
-    private_network,
     retro_url,
 )
+from collaboration import (
+    alice_then_bob,
+    alice_then_bob_on,
+    cell_sources_of,
+    marker,
+    open_in_lab,
+    open_notebook,
+    room_prefix,
+    text_of,
+)
 from processes import wait_until
-from signaling_service import Signaling, topic_of
-from sites import build_env, render
-
-# ---------------------------------------------------------------- the site
-
-
-@pytest.fixture(scope="session")
-def build_python(default_site):
-    """The python of the environment the site's environment.yml pins (it runs preview.py)."""
-    return build_env(default_site) / "bin" / "python"
-
-
-@pytest.fixture(scope="session")
-def text_document(default_site):
-    return sorted(p.name for p in (default_site / "content").glob("*.md"))[0]
-
-
-@pytest.fixture(scope="session")
-def notebook_document(default_site):
-    return sorted(p.name for p in (default_site / "content").glob("*.ipynb"))[0]
-
-
-def text_of(site, name):
-    return (site / "content" / name).read_text(encoding="utf-8")
-
-
-def cell_sources_of(site, name):
-    cells = json.loads((site / "content" / name).read_text(encoding="utf-8"))["cells"]
-    return [
-        "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-        for cell in cells
-    ]
-
-
-def room_prefix(site):
-    return json.loads((site / "_output" / "jupyter-lite.json").read_text())["jupyter-config-data"][
-        "webRtcRoomPrefix"
-    ]
-
-
-# ---------------------------------------------------------------- network, servers, browsers
-
-
-@pytest.fixture(scope="session")
-def network(tmp_path_factory, playwright):
-    with private_network(tmp_path_factory.mktemp("netns"), playwright) as network:
-        yield network
-
-
-@pytest.fixture(scope="session")
-def site_ports(network):
-    return {"main": network.free_port(), "other": network.free_port(), "relay": network.free_port()}
-
-
-@pytest.fixture(scope="session")
-def signaling_service(network, site_ports, default_site):
-    """The site's own signaling/server.py, behind a recording relay."""
-    origins = [f"http://{network.host}:{site_ports[name]}" for name in ("main", "other")]
-    server = default_site / "signaling" / "server.py"
-    service = Signaling(network, server, site_ports["relay"], origins)
-    service.start()
-    yield service
-    service.stop()
-
-
-@pytest.fixture
-def signaling(signaling_service):
-    """The signaling service, up and fresh for each test, whatever the previous test did to it."""
-    service = signaling_service
-    service.relay.frames.clear()
-    yield service
-    if service.changed:
-        service.stop()
-        service.start()
-
-
-def serve_preview(network, python, site, port, signaling_url):
-    with preview(network, python, site, port, "--signaling-url", signaling_url) as (url, _):
-        yield url
-
-
-@pytest.fixture(scope="session")
-def site_url(network, build_python, default_site, site_ports, signaling_service):
-    yield from serve_preview(
-        network, build_python, default_site, site_ports["main"], signaling_service.url
-    )
-
-
-@pytest.fixture(scope="session")
-def other_prefix_site(tmp_path_factory):
-    """Another site from this template: another room_prefix, as another deployment has."""
-    return render(tmp_path_factory.mktemp("other-prefix") / "site")
-
-
-@pytest.fixture(scope="session")
-def other_prefix_site_url(network, build_python, other_prefix_site, site_ports, signaling_service):
-    yield from serve_preview(
-        network, build_python, other_prefix_site, site_ports["other"], signaling_service.url
-    )
-
-
-PEOPLE = ("alice", "bob", "carol", "dave")
-
-
-@pytest.fixture(scope="session")
-def browsers(playwright, network):
-    """One browser process per person."""
-    launched = [launch_peer(playwright, network) for _ in PEOPLE]
-    yield launched
-    for browser in launched:
-        browser.close()
-
-
-@pytest.fixture
-def people(browsers):
-    """Everyone, each with fresh pages in their own browser; pages close after the test."""
-    peers = [Peer(browser, name) for browser, name in zip(browsers, PEOPLE, strict=True)]
-    yield peers
-    for peer in peers:
-        peer.close_pages()
-
-
-@pytest.fixture
-def alice(people):
-    return people[0]
-
-
-@pytest.fixture
-def bob(people):
-    return people[1]
-
-
-@pytest.fixture
-def carol(people):
-    return people[2]
-
-
-@pytest.fixture
-def room():
-    """A fresh room per test, so that no test sees another one's peers."""
-    return f"room-{secrets.token_hex(4)}"
-
-
-def open_in_lab(peer, site_url, name, room):
-    """Open JupyterLab in the room, then the document from its file browser, as a user does.
-
-    Opening from the loaded app (not with ?path= while it starts) keeps the provider's 1 s
-    first-sync window off the busiest moment of a page load.
-    """
-    page = peer.open(lab_url(site_url, room=room, username=peer.name))
-    page.open_from_file_browser(name)
-    if name.endswith(".ipynb"):
-        page.wait_for_notebook()
-    else:
-        page.wait_for_text_editor()
-    return page
-
-
-def alice_then_bob(alice, bob, site_url, document, room, loaded):
-    """Alice opens the document and waits until loaded(her page); then Bob opens it; each sees
-    the other as a peer."""
-    a = open_in_lab(alice, site_url, document, room)
-    loaded(a)
-    b = open_in_lab(bob, site_url, document, room)
-    a.wait_for_peers(1)
-    b.wait_for_peers(1)
-    return a, b
-
-
-def alice_then_bob_on(alice, bob, site_url, site, notebook, room):
-    """alice_then_bob on a notebook of the site; also returns its original cell sources."""
-    original = cell_sources_of(site, notebook)
-    a, b = alice_then_bob(
-        alice, bob, site_url, notebook, room, lambda page: page.wait_for_cell_sources(original)
-    )
-    return a, b, original
-
-
-def open_notebook(peer, url):
-    page = peer.open(url)
-    page.wait_for_notebook()
-    return page
-
-
-def marker(label):
-    """Text to type that occurs nowhere else (no brackets or quotes: editors auto-close those)."""
-    return f" {label}-{secrets.token_hex(3)}"
-
+from signaling_service import topic_of
 
 # ---------------------------------------------------------------- scenarios
 
