@@ -197,10 +197,14 @@ def launch_local(playwright: Playwright) -> Browser:
     )
 
 
-def launch_peer(playwright: Playwright, network: Network) -> Browser:
-    """A browser process of its own: peers in one browser would sync through BroadcastChannel."""
+def launch_peer(playwright: Playwright, network: Network, secure_origins=()) -> Browser:
+    """A browser process of its own: peers in one browser would sync through BroadcastChannel.
+    `secure_origins`: http origins it treats as https (a secure context)."""
+    secure = [f"--unsafely-treat-insecure-origin-as-secure={','.join(secure_origins)}"]
     return playwright.chromium.launch(
-        executable_path=str(network.chromium), headless=True, args=CHROMIUM_FLAGS
+        executable_path=str(network.chromium),
+        headless=True,
+        args=[*CHROMIUM_FLAGS, *(secure if secure_origins else [])],
     )
 
 
@@ -293,6 +297,10 @@ class LitePage:
 
     def wait_for_dialog(self, text):
         expect(self.page.locator(".jp-Dialog", has_text=text)).to_be_visible()
+
+    def dismiss_dialog(self):
+        self.page.locator(".jp-Dialog .jp-mod-accept").click()
+        expect(self.page.locator(".jp-Dialog")).to_have_count(0)
 
     def go_to(self, url):
         """Load another address in this page: a new page load, same browser storage."""

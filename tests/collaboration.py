@@ -58,15 +58,20 @@ def network(tmp_path_factory, playwright):
         yield network
 
 
+# The previews the signaling service lets in: it reads their origins (with the port) once, when
+# it starts, so a test that serves a site of its own uses one of these ports.
+SITE_PORT_NAMES = ("main", "other", "failover")
+
+
 @pytest.fixture(scope="session")
 def site_ports(network):
-    return {"main": network.free_port(), "other": network.free_port(), "relay": network.free_port()}
+    return {name: network.free_port() for name in (*SITE_PORT_NAMES, "relay")}
 
 
 @pytest.fixture(scope="session")
 def signaling_service(network, site_ports, default_site):
     """The site's own signaling/server.py, behind a recording relay."""
-    origins = [f"http://{network.host}:{site_ports[name]}" for name in ("main", "other")]
+    origins = [f"http://{network.host}:{site_ports[name]}" for name in SITE_PORT_NAMES]
     server = default_site / "signaling" / "server.py"
     service = Signaling(network, server, site_ports["relay"], origins)
     service.start()
@@ -114,9 +119,11 @@ PEOPLE = ("alice", "bob", "carol", "dave")
 
 
 @pytest.fixture(scope="session")
-def browsers(playwright, network):
-    """One browser process per person."""
-    launched = [launch_peer(playwright, network) for _ in PEOPLE]
+def browsers(playwright, network, site_ports):
+    """One browser process per person. The previews count as secure origins, as the published
+    site on https does (private rooms need the browser's crypto, which only those have)."""
+    origins = [f"http://{network.host}:{site_ports[name]}" for name in SITE_PORT_NAMES]
+    launched = [launch_peer(playwright, network, secure_origins=origins) for _ in PEOPLE]
     yield launched
     for browser in launched:
         browser.close()
@@ -152,13 +159,14 @@ def room():
     return f"room-{secrets.token_hex(4)}"
 
 
-def open_in_lab(peer, site_url, name, room):
+def open_in_lab(peer, site_url, name, room, fragment=""):
     """Open JupyterLab in the room, then the document from its file browser, as a user does.
 
     Opening from the loaded app (not with ?path= while it starts) keeps the provider's 1 s
-    first-sync window off the busiest moment of a page load.
+    first-sync window off the busiest moment of a page load. `fragment`: the link's "#..." part
+    (a private room's "#key=SECRET").
     """
-    page = peer.open(lab_url(site_url, room=room, username=peer.name))
+    page = peer.open(lab_url(site_url, room=room, username=peer.name) + fragment)
     page.open_from_file_browser(name)
     if name.endswith(".ipynb"):
         page.wait_for_notebook()

@@ -1,9 +1,8 @@
 """A bad answer fails the copy with a message that names the question and says how to fix it,
 and nothing is written."""
 
-import copier
 import pytest
-from sites import TEMPLATE
+from sites import render
 
 BAD_ANSWERS = [
     # (answers, question, a phrase of the fix)
@@ -30,6 +29,17 @@ BAD_ANSWERS = [
     ({"room_prefix": "has spaces in it"}, "room_prefix", "no spaces"),
     ({"default_room": "two words"}, "default_room", "1-64 letters"),
     ({"default_room": "a/b"}, "default_room", "1-64 letters"),
+    ({"ice_servers": "turn:turn.example.org"}, "ice_servers", "give a YAML list"),
+    ({"ice_servers": {"urls": "turn:a.example"}}, "ice_servers", "give a YAML list"),
+    ({"ice_servers": [{"urls": "https://a.example"}]}, "ice_servers", "not a stun:, turn: or"),
+    ({"ice_servers": [{"urls": ["stun:a.example", 3]}]}, "ice_servers", '"3" is not a stun:'),
+    ({"ice_servers": [{"url": "turn:a.example"}]}, "ice_servers", 'with "urls"'),
+    ({"ice_servers": ["turn:a.example"]}, "ice_servers", "entry 1 must be a mapping"),
+    (
+        {"ice_servers": [{"urls": "turn:a.example", "credential": "x"}]},
+        "ice_servers",
+        "credential but no username",
+    ),
 ]
 
 
@@ -37,7 +47,7 @@ BAD_ANSWERS = [
 def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, answers, question, fix):
     dest = tmp_path / "site"
     with pytest.raises(ValueError) as refusal:
-        copier.run_copy(str(TEMPLATE), dest, data=answers, defaults=True, quiet=True)
+        render(dest, **answers)
     message = str(refusal.value)
     assert f"'{question}'" in message
     assert fix in message
@@ -56,8 +66,10 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, answers, questio
         },
         {"github_owner": "a-b-c", "repo_name": "a.b_c-1"},
         {"room_prefix": "0123456789", "default_room": "lab-1.a_b"},
+        {"ice_servers": [{"urls": ["stun:a.example", "turns:b.example:443?transport=tcp"]}]},
+        {"ice_servers": [{"urls": "turn:a.example", "username": "u", "credential": "p"}]},
     ],
 )
 def test_edge_answers_are_accepted(tmp_path, answers):
-    copier.run_copy(str(TEMPLATE), tmp_path / "site", data=answers, defaults=True, quiet=True)
+    render(tmp_path / "site", **answers)
     assert (tmp_path / "site/jupyter-lite.json").is_file()

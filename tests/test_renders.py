@@ -43,6 +43,9 @@ def test_config_carries_the_answers(rendered_site, variant):
     assert root["appName"] == answers["site_name"]
     assert root["fullWebRtcSignalingUrls"] == answers["signaling_urls"]
     assert root["webRtcRoomPrefix"] == answers["room_prefix"]
+    # every peer connection's RTCConfiguration; without ICE servers, the browsers' default
+    ice = {"iceServers": answers["ice_servers"]} if answers["ice_servers"] else None
+    assert root.get("webRtcConfiguration") == ice
     assert root["collaborative"] == bool(answers["collaborative_apps"])
     own = (
         f"JupyterLite Storage - {answers['room_prefix']}"

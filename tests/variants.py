@@ -1,6 +1,7 @@
 """The answer sets that matter: each app alone and together, kernel on/off, workflow and
 pre-commit on/off, default room set/unset, local and public signaling, own or shared browser
-storage, the signaling server with and without the Pages workflow (its own workflow alone)."""
+storage, the signaling server with and without the Pages workflow (its own workflow alone),
+ICE servers set or not."""
 
 VARIANTS = {
     "defaults": {},
@@ -22,5 +23,9 @@ VARIANTS = {
         "collaborative_apps": ["retro"],
         "signaling_urls": ["wss://signal-a.example.org", "wss://signal-b.example.org/rtc"],
         "room_prefix": "physics-101-rooms",
+        "ice_servers": [
+            {"urls": "stun:stun.example.org:3478"},
+            {"urls": ["turn:turn.example.org:3478"], "username": "class", "credential": "s3"},
+        ],
     },
 }

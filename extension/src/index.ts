@@ -1,12 +1,23 @@
 // Replaces the document provider factory of jupyterlab-webrtc-docprovider (whose `:factory`
 // plugin the site disables) and keeps the rest of that extension in charge: settings, URL
 // parameters, room id, signaling URLs and the status items all come from its IWebRtcManager.
+// This extension adds private rooms (the link's `#key=`) and the site's ICE servers.
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { showErrorMessage } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentProviderFactory, ProviderMock } from '@jupyterlab/docprovider';
 import { IWebRtcManager } from '@jupyterlite/webrtc-docprovider';
 
+import { ROOM_SECRET } from './link';
 import { SafeLoadProvider } from './provider';
+
+/** The RTCConfiguration of every peer connection (the site's ICE servers), from the site's
+ * `webRtcConfiguration`; without it, simple-peer's own (public STUN servers). */
+function rtcConfiguration(): RTCConfiguration | undefined {
+  const value = PageConfig.getOption('webRtcConfiguration');
+  return value ? (JSON.parse(value) as RTCConfiguration) : undefined;
+}
 
 const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   id: 'jupyterlite-webrtc-safe-load:factory',
@@ -14,13 +25,30 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   provides: IDocumentProviderFactory,
   requires: [IWebRtcManager],
   activate: (app: JupyterFrontEnd, manager: IWebRtcManager): IDocumentProviderFactory => {
+    const { secret } = ROOM_SECRET;
+    // y-webrtc derives the room's key with the browser's crypto, which only https pages have.
+    const error =
+      ROOM_SECRET.error ??
+      (secret !== null && !window.isSecureContext
+        ? 'a private room needs the site on https:// (or on localhost)'
+        : null);
+    if (error && !manager.disabled) {
+      // Joining the room without the secret would be joining it in the open.
+      void showErrorMessage(
+        'This link\'s private room cannot be joined',
+        `${error}. Ask for the link again; documents open here without collaboration.`
+      );
+    }
+    const config = rtcConfiguration();
     return (options) => {
-      if (manager.disabled) {
+      if (manager.disabled || error) {
         return new ProviderMock();
       }
       return new SafeLoadProvider({
         ...options,
         room: manager.fullRoomId,
+        secret,
+        rtcConfiguration: config,
         username: manager.username,
         usercolor: manager.usercolor,
         signalingUrls: manager.signalingUrls,

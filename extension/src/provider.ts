@@ -29,6 +29,10 @@ const FROM_ROOM = Symbol('from the room');
 export namespace SafeLoadProvider {
   export interface IOptions extends IDocumentProviderFactory.IOptions {
     room: string;
+    /** a private room's secret (y-webrtc's password), or null */
+    secret: string | null;
+    /** of every peer connection; undefined: simple-peer's default */
+    rtcConfiguration: RTCConfiguration | undefined;
     username: string;
     usercolor: string;
     signalingUrls: string[];
@@ -69,12 +73,12 @@ export class SafeLoadProvider implements IDocumentProvider {
     });
     this._webrtc = new WebrtcProvider(`${options.room}${options.path}`, wire, {
       signaling: options.signalingUrls,
-      password: null,
+      password: options.secret,
       awareness,
       // as upstream: the random part keeps a crowd from forming separate clusters
       maxConns: 20 + Math.floor(Math.random() * 15),
       filterBcConns: true,
-      peerOpts: {},
+      peerOpts: options.rtcConfiguration ? { config: options.rtcConfiguration } : {},
     });
     this._webrtc.on('peers', () => {
       const room = this._webrtc.room;

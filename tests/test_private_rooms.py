@@ -1,0 +1,61 @@
+"""A private room: its link carries a secret in the fragment (`?room=NAME#key=SECRET`), which
+never reaches a server; only people with the secret meet there and see each other's edits."""
+
+import secrets
+
+from browsers import lab_url
+from collaboration import marker, open_in_lab, room_prefix, text_of
+from signaling_service import topic_of
+
+# long enough that seeing the others' edits would have shown in any earlier test
+OUTSIDERS_WAIT_MS = 5000
+
+
+def test_only_people_with_the_secret_share_a_private_room(
+    signaling, site_url, default_site, text_document, room, people
+):
+    alice, bob, carol, dave = people
+    original = text_of(default_site, text_document)
+    secret = secrets.token_urlsafe(16)
+    a = open_in_lab(alice, site_url, text_document, room, f"#key={secret}")
+    a.wait_for_text(original)
+    b = open_in_lab(bob, site_url, text_document, room, f"#key={secret}")
+    b.wait_for_text(original)
+    # the right room name, without the secret or with another one
+    c = open_in_lab(carol, site_url, text_document, room)
+    d = open_in_lab(dave, site_url, text_document, room, f"#key={secrets.token_urlsafe(16)}")
+    for page in (c, d):
+        page.wait_for_text(original)
+
+    edit = marker("alice")
+    a.type_at_end(edit)
+    b.wait_for_text(original + edit)
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    c.page.wait_for_timeout(OUTSIDERS_WAIT_MS)  # a wait for something that must not happen
+    for outsider in (c, d):
+        assert outsider.text() == original
+        outsider.wait_for_peers(0)
+
+    # All four were on the document's topic, and the server saw neither the secret nor any SDP.
+    topic = topic_of(room_prefix(default_site), room, text_document)
+    assert len(signaling.relay.subscribers(topic)) == 4
+    relayed = "".join(raw for _, _, raw in signaling.relay.frames)
+    assert secret not in relayed
+    assert "sdp" not in relayed and "candidate" not in relayed
+    assert edit.strip() not in relayed
+
+
+def test_a_link_with_an_empty_secret_is_refused_not_joined_in_the_open(
+    signaling, site_url, default_site, text_document, room, alice
+):
+    original = text_of(default_site, text_document)
+    a = alice.open(lab_url(site_url, room=room, username="alice") + "#key=")
+    a.wait_for_dialog("This link's private room cannot be joined")
+    assert 'the link\'s "#key=" is empty' in " ".join(a.dialogs())
+    a.dismiss_dialog()
+    a.open_from_file_browser(text_document)
+    a.wait_for_text_editor()
+    a.wait_for_text(original)  # the document opens, without collaboration
+    topic = topic_of(room_prefix(default_site), room, text_document)
+    assert signaling.relay.subscribers(topic) == set()
