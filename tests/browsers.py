@@ -298,6 +298,27 @@ class LitePage:
     def wait_for_dialog(self, text):
         expect(self.page.locator(".jp-Dialog", has_text=text)).to_be_visible()
 
+    def selected_candidate_types(self):
+        """[local, remote] ICE candidate types of each peer connection's selected pair, e.g.
+        ["relay", "relay"] when a TURN server relays (see extension/src/provider.ts)."""
+        return self.page.evaluate(
+            """async () => {
+                const provider = window.jupyterapp.shell.currentWidget.context._provider;
+                const types = [];
+                for (const conn of provider._webrtc.room.webrtcConns.values()) {
+                    const stats = await conn.peer._pc.getStats();
+                    for (const report of stats.values()) {
+                        if (report.type === 'transport' && report.selectedCandidatePairId) {
+                            const pair = stats.get(report.selectedCandidatePairId);
+                            types.push([stats.get(pair.localCandidateId).candidateType,
+                                        stats.get(pair.remoteCandidateId).candidateType]);
+                        }
+                    }
+                }
+                return types;
+            }"""
+        )
+
     def dismiss_dialog(self):
         self.page.locator(".jp-Dialog .jp-mod-accept").click()
         expect(self.page.locator(".jp-Dialog")).to_have_count(0)

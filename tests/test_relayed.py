@@ -1,0 +1,72 @@
+"""People whose browsers cannot reach each other directly (strict NATs, as on many school and
+mobile networks) still edit together through the site's TURN server (the `ice_servers`
+answer). Here coturn runs in the tests' network namespace, and the test's own config lets the
+browsers use relayed candidates only, as if nothing else got through."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from collaboration import alice_then_bob, marker, serve_preview, text_of
+from processes import stop
+from sites import render
+
+TURN_USER, TURN_CREDENTIAL = "class", "turn-credential"
+
+
+@pytest.fixture(scope="module")
+def turn_url(network, tmp_path_factory):
+    """coturn with one long-term user, listening in the namespace only."""
+    if shutil.which("turnserver") is None:
+        pytest.fail("turnserver is missing: apt-get install -y coturn (as .ci/run does)")
+    port = network.free_port()
+    log = tmp_path_factory.mktemp("turn") / "turnserver.log"
+    # -n: no config file; relays on the namespace's address, in a small port range of its own
+    command = [
+        *("turnserver", "-n", "--listening-ip", network.host, "--listening-port", port),
+        *("--relay-ip", network.host, "--min-port", 49160, "--max-port", 49260),
+        *("--lt-cred-mech", "--user", f"{TURN_USER}:{TURN_CREDENTIAL}", "--realm", "tests"),
+        *("--no-tls", "--no-dtls", "--no-cli", "--log-file", log, "--simple-log"),
+    ]
+    process = subprocess.Popen(network.command(command), stdout=subprocess.DEVNULL)
+    try:
+        network.wait_for_port(port, process=process)
+        yield f"turn:{network.host}:{port}"
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def relayed_site(turn_url, tmp_path_factory):
+    ice = [{"urls": turn_url, "username": TURN_USER, "credential": TURN_CREDENTIAL}]
+    site = render(tmp_path_factory.mktemp("relayed") / "site", ice_servers=ice)
+    config_file = site / "jupyter-lite.json"
+    config = json.loads(config_file.read_text())
+    config["jupyter-config-data"]["webRtcConfiguration"]["iceTransportPolicy"] = "relay"
+    config_file.write_text(json.dumps(config))
+    return site
+
+
+@pytest.fixture(scope="module")
+def relayed_site_url(network, build_python, relayed_site, site_ports, signaling_service):
+    yield from serve_preview(
+        network, build_python, relayed_site, site_ports["relayed"], signaling_service.url
+    )
+
+
+def test_people_who_can_only_relay_edit_together_through_turn(
+    signaling, relayed_site_url, relayed_site, text_document, room, alice, bob
+):
+    original = text_of(relayed_site, text_document)
+    a, b = alice_then_bob(
+        alice, bob, relayed_site_url, text_document, room, lambda page: page.wait_for_text(original)
+    )
+    b.wait_for_text(original)
+    from_alice, from_bob = marker("alice"), marker("bob")
+    a.type_at_end(from_alice)
+    b.wait_for_text(original + from_alice)
+    b.type_at_end(from_bob)
+    a.wait_for_text(original + from_alice + from_bob)
+    assert a.selected_candidate_types() == [["relay", "relay"]]
+    assert b.selected_candidate_types() == [["relay", "relay"]]
