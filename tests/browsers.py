@@ -319,6 +319,20 @@ class LitePage:
             }"""
         )
 
+    # -- the extension's "Share this room" dialog (status bar button "Share")
+    def share_link(self):
+        """The link the Share dialog shows (and its Copy button copies); closes the dialog."""
+        self.page.locator(".jp-webrtc-safe-load-share-button").click()
+        link = self.page.get_by_label("Link to this room").input_value()
+        self.page.locator(".jp-Dialog").get_by_role("button", name="Close").click()
+        return link
+
+    def start_private_room(self):
+        """Share → New private room: the page loads the site again, in that room."""
+        self.page.locator(".jp-webrtc-safe-load-share-button").click()
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name="New private room").click()
+
     def dismiss_dialog(self):
         self.page.locator(".jp-Dialog .jp-mod-accept").click()
         expect(self.page.locator(".jp-Dialog")).to_have_count(0)

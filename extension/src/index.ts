@@ -4,13 +4,17 @@
 // This extension adds private rooms (the link's `#key=`) and the site's ICE servers.
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { showErrorMessage } from '@jupyterlab/apputils';
+import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentProviderFactory, ProviderMock } from '@jupyterlab/docprovider';
+import { IMainMenu } from '@jupyterlab/mainmenu';
+import { IStatusBar } from '@jupyterlab/statusbar';
 import { IWebRtcManager } from '@jupyterlite/webrtc-docprovider';
+import { Widget } from '@lumino/widgets';
 
 import { ROOM_SECRET } from './link';
 import { SafeLoadProvider } from './provider';
+import { shareRoom } from './share';
 
 /** The RTCConfiguration of every peer connection (the site's ICE servers), from the site's
  * `webRtcConfiguration`; without it, simple-peer's own (public STUN servers). */
@@ -61,4 +65,46 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   },
 };
 
-export default factory;
+/** The command that shows the room's link. */
+export const SHARE_COMMAND = 'jupyterlite-webrtc-safe-load:share';
+
+const share: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlite-webrtc-safe-load:share',
+  autoStart: true,
+  requires: [IWebRtcManager],
+  optional: [ICommandPalette, IMainMenu, IStatusBar],
+  activate: (
+    app: JupyterFrontEnd,
+    manager: IWebRtcManager,
+    palette: ICommandPalette | null,
+    mainMenu: IMainMenu | null,
+    statusBar: IStatusBar | null
+  ): void => {
+    if (manager.disabled) {
+      return;
+    }
+    app.commands.addCommand(SHARE_COMMAND, {
+      label: 'Share this room…',
+      caption: 'The link to this room, to copy; or a new private room',
+      execute: () =>
+        shareRoom({ name: manager.roomName, secret: ROOM_SECRET.secret }, manager.username),
+    });
+    palette?.addItem({ command: SHARE_COMMAND, category: 'Collaboration' });
+    mainMenu?.fileMenu.addGroup([{ command: SHARE_COMMAND }], 100);
+    // next to upstream's "Sharing with N peers" item (JupyterLab; RetroLab has the menu)
+    if (statusBar) {
+      const button = new Widget({ node: document.createElement('button') });
+      button.addClass('jp-webrtc-safe-load-share-button');
+      button.node.textContent = 'Share';
+      button.node.title = 'Share this room…';
+      button.node.onclick = () => void app.commands.execute(SHARE_COMMAND);
+      statusBar.registerStatusItem('jupyterlite-webrtc-safe-load:share', {
+        item: button,
+        align: 'left',
+        rank: 1000,
+      });
+    }
+  },
+};
+
+export default [factory, share];

@@ -6,6 +6,8 @@ declare module '@jupyterlite/webrtc-docprovider' {
 
   export interface IWebRtcManager {
     readonly disabled: boolean;
+    /** the room's name, from ?room= or the settings */
+    readonly roomName: string;
     readonly username: string;
     readonly usercolor: string;
     readonly signalingUrls: string[];

@@ -1,0 +1,58 @@
+"""A room's link is one click away ("Share" in the status bar, or "Share this room…" in the
+File menu and the command palette): copied, it brings another person into the same room; "New
+private room" opens the site in a room nobody can guess, with a secret."""
+
+import re
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+from browsers import lab_url
+from collaboration import marker, text_of
+
+
+def open_document(page, document, original):
+    page.open_from_file_browser(document)
+    page.wait_for_text_editor()
+    page.wait_for_text(original)
+
+
+def test_a_shared_link_brings_someone_into_the_same_private_room(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    original = text_of(default_site, text_document)
+    secret = secrets.token_urlsafe(16)
+    a = alice.open(lab_url(site_url, room=room, username="alice") + f"#key={secret}")
+    open_document(a, text_document, original)
+
+    link = a.share_link()
+    parts = urlsplit(link)
+    assert link.startswith(f"{site_url}/lab/index.html?")
+    assert parse_qs(parts.query) == {"room": [room], "username": ["YOUR-NAME"]}
+    assert parts.fragment == f"key={secret}"
+
+    b = bob.open(link.replace("YOUR-NAME", "bob"))
+    open_document(b, text_document, original)
+    edit = marker("alice")
+    a.type_at_end(edit)
+    b.wait_for_text(original + edit)
+
+
+def test_a_new_private_room_is_unguessable_and_its_link_works(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    original = text_of(default_site, text_document)
+    a = alice.open(lab_url(site_url, room=room, username="alice"))
+    a.wait_for_file(text_document)
+    a.start_private_room()
+    a.wait_for_file(text_document)
+    link = a.share_link()
+    query = parse_qs(urlsplit(link).query)
+    assert re.fullmatch(r"private-[0-9a-f]{12}", query["room"][0])
+    assert re.fullmatch(r"key=[0-9a-f]{32}", urlsplit(link).fragment)
+    open_document(a, text_document, original)
+
+    b = bob.open(link.replace("YOUR-NAME", "bob"))
+    open_document(b, text_document, original)
+    edit = marker("bob")
+    b.type_at_end(edit)
+    a.wait_for_text(original + edit)
