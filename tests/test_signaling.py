@@ -451,6 +451,25 @@ def test_help_documents_every_setting() -> None:
         "allowed_origins.txt",
         "--log-level",
         "LOG_LEVEL",
+        "--metrics-port",
+        "METRICS_PORT",
+        "--trusted-proxy",
+        "TRUSTED_PROXIES",
+        *(
+            form
+            for name in (
+                "max-message-size",
+                "max-topics",
+                "max-topics-per-message",
+                "max-topic-length",
+                "messages-per-second",
+                "message-burst",
+                "max-connections-per-ip",
+                "max-connections",
+                "max-send-buffer",
+            )
+            for form in (f"--{name} ", name.upper().replace("-", "_"))
+        ),
     ):
         assert setting in result.stdout
 

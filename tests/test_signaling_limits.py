@@ -83,7 +83,11 @@ class Server:
 
 @contextlib.contextmanager
 def server(
-    tmp_path: Path, *flags: str, preexec_fn: Callable | None = None, speedups: bool = True
+    tmp_path: Path,
+    *flags: str,
+    preexec_fn: Callable | None = None,
+    speedups: bool = True,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Server]:
     """Our server on loopback, on core 0 while this process keeps to core 1."""
     port, metrics_port = free_port(), free_port()
@@ -104,7 +108,7 @@ def server(
             os.sched_setaffinity(0, {1})
         with (
             log.open("w") as stderr,
-            running(command, ready_port=port, stderr=stderr, preexec_fn=setup) as process,
+            running(command, ready_port=port, stderr=stderr, preexec_fn=setup, env=env) as process,
         ):
             yield Server(
                 f"ws://{LOOPBACK}:{port}",
@@ -539,7 +543,7 @@ def test_5000_connections_from_one_address(tmp_path: Path, idle: bool) -> None:
     # Connections are counted when accepted, before any HTTP, unless they come from a
     # trusted proxy: this server trusts none on loopback, as if it faced the Internet.
     started = time.monotonic()
-    with server(tmp_path, "--trusted-proxy", "192.0.2.1") as srv:
+    with server(tmp_path, "--trusted-proxy", "none") as srv:
         answers, moved = assert_others_unharmed(srv, open_connections, idle, settle=1.0)
         # As many as it managed in the time: the first 100 are accepted, the others refused.
         # The first 100 are accepted (idle, they wait for their request), the others refused:
@@ -659,6 +663,13 @@ def test_each_limit_closes_with_a_code_and_a_reason(tmp_path: Path) -> None:
     for kind in ("topics", "topics_per_message", "topic_length", "message_rate", "message_size"):
         assert metrics[f'signaling_refusals_total{{reason="{kind}"}}'] == 1
     assert metrics['signaling_refusals_total{reason="connections_per_ip"}'] == 1
+    # each limit is also an environment variable (the same code reads them all)
+    with server(tmp_path, env={"MAX_TOPICS": "1", "MAX_CONNECTIONS_PER_IP": "1"}) as srv:
+        with client(srv.url) as connection:
+            connection.send('{"type":"subscribe","topics":["a","b"]}')
+            assert closes(connection) == (1008, "more than 1 topics")
+        with client(srv.url), pytest.raises(InvalidStatus):
+            client(srv.url)
 
 
 def assert_pong(connection: ClientConnection) -> None:
@@ -685,6 +696,11 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> Non
         log = srv.log.read_text()
         assert "ignored X-Forwarded-For from 127.0.0.2, which is not a trusted proxy" in log
         assert log.count("ignored X-Forwarded-For") == 1
+    # By default, proxies on loopback and private networks are trusted (hosts' load balancers)
+    with server(tmp_path, "--max-connections-per-ip", "1") as srv:
+        with via(LOOPBACK, "198.51.100.1"), via(OTHERS, "198.51.100.2"):
+            with pytest.raises(InvalidStatus):
+                via(OTHERS, "198.51.100.1")
 
 
 def test_metrics_are_off_by_default_and_in_prometheus_format(tmp_path: Path) -> None:

@@ -93,6 +93,8 @@ LOG_INTERVAL_SECONDS = 10
 # File descriptors kept for everything but client connections: logs, listening sockets,
 # and a burst of connections accepted before they are counted.
 SPARE_FILES = 128
+# --trusted-proxy private: loopback and private networks (ipaddress' is_private)
+PRIVATE = "private"
 PONG = b'{"type":"pong"}'
 JSON_WHITESPACE = b" \t\n\r"
 
@@ -272,6 +274,8 @@ class Relay:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return False
+        if PRIVATE in self.trusted_proxies:
+            return ip.is_private
         return any(ip in network for network in self.trusted_proxies)
 
     def forwarded_address(self, client: Client, request: Request) -> str:
@@ -657,11 +661,13 @@ def count(value: str) -> int | None:
 
 
 def networks(value: str) -> list:
-    """Addresses or networks, comma separated: 127.0.0.1, 10.0.0.0/8, ::1."""
+    """Addresses or networks, comma separated: 127.0.0.1, 10.0.0.0/8, ::1; or "private"
+    (loopback and private networks) or "none"."""
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if names in (["private"], ["none"]):
+        return [] if names == ["none"] else [PRIVATE]
     try:
-        return [
-            ipaddress.ip_network(v.strip(), strict=False) for v in value.split(",") if v.strip()
-        ]
+        return [ipaddress.ip_network(name, strict=False) for name in names]
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -692,7 +698,7 @@ def allowed_origins(parser: argparse.ArgumentParser, flags: list[str] | None) ->
     return None if "*" in origins else sorted(origins)
 
 
-def add_limit(parser: argparse.ArgumentParser, name: str, unit: str, text: str) -> None:
+def add_limit(parser, name: str, unit: str, text: str, zero: str = "no limit") -> None:
     """A flag --NAME and its variable NAME (upper case), defaulting to Limits' value."""
     env = name.upper().replace("-", "_")
     default = getattr(Limits, name.replace("-", "_")) or 0
@@ -701,7 +707,7 @@ def add_limit(parser: argparse.ArgumentParser, name: str, unit: str, text: str) 
         type=count,
         default=count(os.environ.get(env) or str(default)),
         metavar=unit,
-        help=f"{text} (env {env}; default {default}; 0: no limit)",
+        help=f"{text} (env {env}; default {default}; 0: {zero})",
     )
 
 
@@ -742,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
         help="INFO logs connections, DEBUG also each message's type and size, "
         "never its contents (env LOG_LEVEL; default INFO)",
     )
-    limits = parser.add_argument_group("limits for each client")
+    limits = parser.add_argument_group("limits")
     add_limit(limits, "max-message-size", "BYTES", "larger messages close the connection (1009)")
     add_limit(limits, "max-topics", "N", "topics one connection may subscribe to")
     add_limit(limits, "max-topics-per-message", "N", "topics in one (un)subscribe message")
@@ -751,14 +757,19 @@ def main(argv: list[str] | None = None) -> int:
         limits, "messages-per-second", "N", "messages a connection may send a second, on average"
     )
     add_limit(
-        limits, "message-burst", "N", "messages a connection may send at once, above the average"
+        limits,
+        "message-burst",
+        "N",
+        "messages a connection may send at once, above the average",
+        zero="1",
     )
     add_limit(limits, "max-connections-per-ip", "N", "open connections from one address")
     add_limit(
         limits,
         "max-connections",
         "N",
-        "open connections in all (also kept under the open files limit)",
+        "open connections in all, kept under the open files limit",
+        zero="that limit only",
     )
     add_limit(
         limits,
@@ -772,8 +783,9 @@ def main(argv: list[str] | None = None) -> int:
         type=networks,
         metavar="ADDRESS",
         help="a reverse proxy (address or network, e.g. 172.17.0.1 or 10.0.0.0/8) whose "
-        "X-Forwarded-For header gives the client's address; repeatable "
-        "(env TRUSTED_PROXIES, comma separated; default: 127.0.0.0/8,::1, a proxy on this machine)",
+        "X-Forwarded-For header gives the client's address; repeatable; 'none' trusts none "
+        "(env TRUSTED_PROXIES, comma separated; default: 'private', loopback and private "
+        "networks: where a proxy on the same machine, or a host's load balancer, connects from)",
     )
     parser.add_argument(
         "--metrics-port",
@@ -787,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
     trusted = [n for flag in args.trusted_proxy for n in flag] if args.trusted_proxy else None
     if trusted is None:
         try:
-            trusted = networks(os.environ.get("TRUSTED_PROXIES") or "127.0.0.0/8,::1")
+            trusted = networks(os.environ.get("TRUSTED_PROXIES") or "private")
         except argparse.ArgumentTypeError as error:
             parser.error(f"TRUSTED_PROXIES: {error}")
 
