@@ -8,6 +8,11 @@ through the browser itself, even with no signaling server at all.
 It builds into _output/ (where `jupyter lite build` does: a second build folder inside the
 site would be merged into the next build) and points only that copy at the local signaling
 server; tracked files stay untouched. The deploy workflow always builds afresh.
+
+To try servers that already run instead, give each with --signaling-url (no local server
+starts then); the pages connect to all of them and meet through any that is up:
+
+    python preview.py --signaling-url wss://a.example.org --signaling-url wss://b.example.org
 """
 
 import argparse
@@ -50,7 +55,10 @@ def parse_args():
     )
     parser.add_argument(
         "--signaling-url",
-        help="use this running signaling server (ws:// or wss://) instead of starting one",
+        action="append",
+        metavar="URL",
+        help="use this running signaling server (ws:// or wss://) instead of starting one; "
+        "repeat it to list several, in the order given",
     )
     parser.add_argument(
         "--room",
@@ -75,9 +83,10 @@ def build():
     )
 
 
-def configure_preview(url):
-    """Make the built site use `url` and expose its app to the browser console (as
-    `window.jupyterapp`, for trying things out); return the room prefix its pages will use."""
+def configure_preview(urls):
+    """Make the built site use the signaling servers `urls` (a list, kept in its order) and
+    expose its app to the browser console (as `window.jupyterapp`, for trying things out);
+    return the room prefix its pages will use."""
     root = OUTPUT / "jupyter-lite.json"
     if not root.is_file():
         sys.exit(f"{root} is missing: build first (run without --no-build)")
@@ -87,7 +96,7 @@ def configure_preview(url):
         config = json.loads(path.read_text(encoding="utf-8"))
         data = config.setdefault("jupyter-config-data", {})
         if path == root or SIGNALING_KEY in data:
-            data[SIGNALING_KEY] = [url]
+            data[SIGNALING_KEY] = list(urls)
         if path == root:
             # Without a prefix, pages on localhost pick a random one each, so they never pair.
             prefix = data.setdefault(PREFIX_KEY, "local-preview")
@@ -143,8 +152,8 @@ def main():
     if not args.no_build:
         build()
     site_url = f"http://{args.host}:{args.port}"
-    signaling_url = args.signaling_url or f"ws://{args.host}:{args.signaling_port}"
-    prefix = configure_preview(signaling_url)
+    signaling_urls = args.signaling_url or [f"ws://{args.host}:{args.signaling_port}"]
+    prefix = configure_preview(signaling_urls)
     httpd = http.server.ThreadingHTTPServer(
         (args.host, args.port), partial(SiteHandler, directory=str(OUTPUT))
     )
@@ -158,7 +167,7 @@ def main():
     )
     print(
         f"""
-Signaling: {signaling_url}   room prefix: {prefix}
+Signaling: {", ".join(signaling_urls)}   room prefix: {prefix}
 Open these two links in two DIFFERENT browsers (tabs of one browser sync without the server):
   {site_url}/lab/index.html?room={args.room}&username=alice
   {site_url}/lab/index.html?room={args.room}&username=bob
