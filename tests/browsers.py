@@ -333,6 +333,21 @@ class LitePage:
         with self.page.expect_navigation():
             self.page.get_by_role("button", name="New private room").click()
 
+    # -- the extension's "who is here" item of the document toolbar
+    def wait_for_people_here(self, names, timeout=SYNC_TIMEOUT_MS):
+        """Wait until the open document's toolbar lists exactly these names."""
+        self.page.wait_for_function(
+            """names => JSON.stringify([...document.querySelectorAll(
+                    '.jp-Document:not(.lm-mod-hidden) .jp-webrtc-safe-load-person')]
+                .map(person => person.dataset.name).sort()) === JSON.stringify(names)""",
+            arg=sorted(names),
+            timeout=timeout,
+        )
+
+    def leave(self):
+        """Close the page as a person closes the tab (the page says goodbye to the room)."""
+        self.page.close(run_before_unload=True)
+
     def dismiss_dialog(self):
         self.page.locator(".jp-Dialog .jp-mod-accept").click()
         expect(self.page.locator(".jp-Dialog")).to_have_count(0)

@@ -7,12 +7,15 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentProviderFactory, ProviderMock } from '@jupyterlab/docprovider';
+import { DocumentRegistry, IDocumentWidget } from '@jupyterlab/docregistry';
 import { IMainMenu } from '@jupyterlab/mainmenu';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { IWebRtcManager } from '@jupyterlite/webrtc-docprovider';
+import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { ROOM_SECRET } from './link';
+import { IAwareness, PeopleHere } from './people';
 import { SafeLoadProvider } from './provider';
 import { shareRoom } from './share';
 
@@ -107,4 +110,29 @@ const share: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [factory, share];
+const people: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlite-webrtc-safe-load:people',
+  autoStart: true,
+  requires: [IWebRtcManager],
+  activate: (app: JupyterFrontEnd, manager: IWebRtcManager): void => {
+    if (manager.disabled || ROOM_SECRET.error) {
+      return;
+    }
+    const extension: DocumentRegistry.WidgetExtension = {
+      createNew: (widget: IDocumentWidget, context): IDisposable => {
+        const awareness = (context.model.sharedModel as any).awareness as IAwareness | undefined;
+        if (!awareness) {
+          return new DisposableDelegate(() => undefined);
+        }
+        const item = new PeopleHere(awareness);
+        widget.toolbar.addItem('jupyterlite-webrtc-safe-load:people', item);
+        return new DisposableDelegate(() => item.dispose());
+      },
+    };
+    for (const factoryName of ['Notebook', 'Editor']) {
+      app.docRegistry.addWidgetExtension(factoryName, extension);
+    }
+  },
+};
+
+export default [factory, share, people];
