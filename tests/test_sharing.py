@@ -6,8 +6,8 @@ import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
-from browsers import lab_url
-from collaboration import marker, text_of
+from browsers import lab_url, retro_url
+from collaboration import cell_sources_of, marker, open_notebook, text_of
 
 
 def open_document(page, document, original):
@@ -56,3 +56,21 @@ def test_a_new_private_room_is_unguessable_and_its_link_works(
     edit = marker("bob")
     b.type_at_end(edit)
     a.wait_for_text(original + edit)
+
+
+def test_retrolab_shares_its_notebook_page_from_the_file_menu(
+    signaling, site_url, default_site, notebook_document, room, alice, bob
+):
+    original = cell_sources_of(default_site, notebook_document)
+    a = open_notebook(alice, retro_url(site_url, notebook_document, room=room, username="alice"))
+    a.wait_for_cell_sources(original)
+    a.page.get_by_role("menuitem", name="File").click()
+    a.page.get_by_role("menuitem", name="Share this room…").click()
+    link = a.page.get_by_label("Link to this room").input_value()
+    query = parse_qs(urlsplit(link).query)
+    assert link.startswith(f"{site_url}/retro/notebooks/index.html?")
+    assert query == {"path": [notebook_document], "room": [room], "username": ["YOUR-NAME"]}
+
+    b = open_notebook(bob, link.replace("YOUR-NAME", "bob"))
+    b.wait_for_cell_sources(original)
+    b.wait_for_people_here(["alice", "bob"])
