@@ -1,6 +1,7 @@
 """The generated repo passes its own checks: the workflow lints clean, and its pre-commit hooks
 pass on a fresh repo without changing a byte. The template repo's own workflows lint clean too."""
 
+import re
 import tomllib
 
 import pytest
@@ -91,3 +92,24 @@ def test_tools_pinned_twice_agree():
     )
     for tool in ("zizmor", "check-jsonschema"):
         assert tools[tool] == shipped[tool]
+
+
+def stack_pins():
+    """Every requirement the site's stack pins (copier.yml), as "name==version"."""
+    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
+    pins = set()
+    for value in stack.values():
+        values = value.values() if isinstance(value, dict) else value
+        for pin in [values] if isinstance(values, str) else values:
+            pins.add(pin.split(";")[0].strip())
+    return pins
+
+
+def test_readme_versions_are_the_shipped_pins():
+    """ "Why these versions" names pins: each must be what the stack (or the extension's build,
+    for JupyterLab's core metadata) uses, so the README cannot drift from them."""
+    build_py = (TEMPLATE / "extension" / "build.py").read_text()
+    (jupyterlab,) = re.findall(r'^JUPYTERLAB = "(.+)"$', build_py, re.MULTILINE)
+    named = re.findall(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", (TEMPLATE / "README.md").read_text())
+    assert named, "the README names no pins"
+    assert set(named) <= stack_pins() | {jupyterlab}
