@@ -183,7 +183,6 @@ class Relay:
         self.limits = limits
         self.trusted_proxies = trusted_proxies
         self.subscribers: dict[str, set[Client]] = {}
-        self.outbox: dict[Client, list[bytes]] = {}  # frames to write at the turn's end
         self.per_address: Counter[str] = Counter()
         self.sockets = 0  # TCP connections, WebSocket or not yet
         self.waiting_refused = 0  # refused connections waiting for their request
@@ -407,33 +406,22 @@ class Relay:
     def send(self, clients: Iterable[Client], message: bytes) -> None:
         """Send a UTF-8 text message to clients, without waiting for them to read it.
 
-        The frame is built once for all: with no extension (no compression) every client
-        gets the same bytes (websockets.broadcast() builds one a client). It waits in the
-        outbox until the end of the event loop's turn, so that a client that gets several
-        messages in one turn gets them in one system call: system calls are most of what
-        relaying costs, and under load, when turns are longer, this saves a fifth of it.
+        As websockets.broadcast() does, but the frame is built once for all: with no
+        extension (no compression) every client gets the same bytes (broadcast() builds one
+        a client, a sixth of the CPU time a relayed message costs). Clients then over
+        --max-send-buffer are dropped: none stays over it, so websockets' keepalive pings,
+        which wait while a client is over it, are never stuck.
         """
         frame = Frame(Opcode.TEXT, message).serialize(mask=False)
+        limit = self.limits.max_send_buffer
+        slow = []
         for client in clients:
-            if frames := self.outbox.get(client):
-                frames.append(frame)
-            else:
-                if not self.outbox:
-                    self.loop.call_soon(self.flush)
-                self.outbox[client] = [frame]
-
-    def flush(self) -> None:
-        outbox, self.outbox = self.outbox, {}
-        for client, frames in outbox.items():
             if client.protocol.state is OPEN:  # not once it has sent or received a close frame
-                client.transport.writelines(frames)
-                if self.limits.max_send_buffer and self.slow(client):
-                    self.drop(client)
-
-    def slow(self, client: Client) -> bool:
-        """Checked after each write: no client stays over the limit, so websockets'
-        keepalive pings, which wait while it is over, are never stuck."""
-        return client.transport.get_write_buffer_size() > self.limits.max_send_buffer
+                client.transport.write(frame)
+                if limit and client.transport.get_write_buffer_size() > limit:
+                    slow.append(client)
+        for client in slow:
+            self.drop(client)  # it leaves its topics: not while they are iterated
 
     def drop(self, client: Client) -> None:
         """Drop a client that does not read what is sent to it.
