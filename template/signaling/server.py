@@ -510,7 +510,8 @@ def reject_constant(name: str) -> NoReturn:
 def log_refusal(relay: Relay, connection: Client, request: Request, response: Response) -> None:
     if response.status_code == HTTPStatus.FORBIDDEN:
         relay.refusals["origin"] += 1
-        log.info("refused connection from origin %r", request.headers.get("Origin"))
+        origin = request.headers.get("Origin")
+        relay.rare.warning("origin", "refused connection from origin %r", origin)
 
 
 def answer_metrics(relay: Relay, connection: ServerConnection, request: Request) -> Response:
