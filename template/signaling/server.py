@@ -26,6 +26,9 @@ with a code and a reason, and the server logs it in one line, without the messag
                   --max-send-buffer bytes wait for it (a close frame would wait too)
 
 With --metrics-port, GET /metrics on that port answers in Prometheus' text format.
+
+With --redis-url, several instances behind one address (a host that runs more than one)
+share their rooms through Redis' publish/subscribe: see Fanout.
 """
 
 import argparse
@@ -37,6 +40,7 @@ import ipaddress
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -192,6 +196,7 @@ class Relay:
         self.refusals: Counter[str] = Counter()
         self.dropped = 0  # clients dropped for not reading
         self.rare = RareLog()
+        self.fanout: Fanout | None = None  # with --redis-url, the other instances
 
     # ------------------------------------------------- connections per address ---
 
@@ -347,7 +352,9 @@ class Relay:
         match message:
             case {"type": "publish", "topic": str() as topic} if topic:
                 receivers = self.subscribers.get(topic)
-                if receivers:
+                if self.fanout is not None:  # also to the other instances' subscribers
+                    self.fanout.publish(topic, receivers or set(), raw)
+                elif receivers:
                     self.publish(receivers, raw)
                 log.debug(
                     "publish: 1 topic, %d bytes, relayed to %d", len(raw), len(receivers or ())
@@ -358,6 +365,8 @@ class Relay:
                 for topic in {name for name in names if isinstance(name, str)}:
                     self.subscribers.setdefault(topic, set()).add(client)
                     client.topics.add(topic)
+                    if self.fanout is not None:
+                        self.fanout.counted(topic)
                 log.debug("subscribe: %d topics, %d bytes", len(names), len(raw))
             case {"type": "unsubscribe", "topics": list() as names}:
                 if refusal := self.check_topics(client, names, adding=False):
@@ -391,17 +400,21 @@ class Relay:
             return "topics", f"more than {limits.max_topics} topics"
         return None
 
-    def publish(self, receivers: set[Client], raw: bytes) -> None:
-        """Relay a publish to the topic's subscribers, adding "clients".
+    def publish(self, receivers: set[Client], raw: bytes, clients: int | None = None) -> bytes:
+        """Relay a publish to the topic's subscribers, adding "clients"; return what was sent.
 
-        The message was parsed, so it is a JSON object: ending it with one more member
+        "clients" is the number of subscribers, or `clients` (with --redis-url: on every
+        instance). The message was parsed, so it is a JSON object: ending it with one more member
         is cheaper than serialising it again. A "clients" member sent by the client comes
         first, and JSON.parse keeps the last one of a name.
         """
-        relayed = b'%s,"clients":%d}' % (raw.rstrip(JSON_WHITESPACE)[:-1], len(receivers))
-        self.send(receivers, relayed)
-        self.relayed += 1
-        self.delivered += len(receivers)
+        count = len(receivers) if clients is None else clients
+        relayed = b'%s,"clients":%d}' % (raw.rstrip(JSON_WHITESPACE)[:-1], count)
+        if receivers:
+            self.send(receivers, relayed)
+            self.relayed += 1
+            self.delivered += len(receivers)
+        return relayed
 
     def send(self, clients: Iterable[Client], message: bytes) -> None:
         """Send a UTF-8 text message to clients, without waiting for them to read it.
@@ -456,6 +469,8 @@ class Relay:
         subscribers.discard(client)
         if not subscribers:
             del self.subscribers[topic]
+        if self.fanout is not None:
+            self.fanout.counted(topic)
 
     def leave_all(self, client: Client) -> None:
         for topic in list(client.topics):
@@ -488,6 +503,296 @@ signaling_delivered_messages_total {self.delivered}
 # HELP signaling_slow_consumers_dropped_total Clients dropped for not reading.
 # TYPE signaling_slow_consumers_dropped_total counter
 signaling_slow_consumers_dropped_total {self.dropped}
+""" + (self.fanout.metrics() if self.fanout is not None else "")
+
+
+# ------------------------------------------------------------------ fan-out ---
+
+# With --redis-url (see Fanout): the channel that the instances share,
+REDIS_CHANNEL = "y-webrtc-signaling"
+# how often each one sends all its subscriber counts (which also says that it is alive),
+ANNOUNCE_SECONDS = 10.0
+# after how long without a word from an instance the others forget it and its subscribers,
+FORGET_SECONDS = 3 * ANNOUNCE_SECONDS
+# how long between tries to reach Redis again, and how long a try may take,
+RECONNECT_SECONDS = 1.0
+REDIS_TIMEOUT_SECONDS = 5.0
+# and how many messages may wait to be sent to Redis (past that it is too slow for us).
+MAX_OUTBOX = 10_000
+
+
+@dataclasses.dataclass
+class Instance:
+    """Another instance, as far as this one knows."""
+
+    heard: float  # time.monotonic() when its last message came
+    counts: dict[str, int]  # its subscribers, by topic
+
+
+def redacted(url: str) -> str:
+    """A Redis URL without its password, for the log."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class Fanout:
+    """With --redis-url: the rooms of several instances of this server, shared through Redis.
+
+    Behind a load balancer, the people of one room may land on different instances. Each
+    instance relays its clients' publishes to its own subscribers at once, as it does alone,
+    and also PUBLISHes them on one Redis channel; the other instances relay what they read
+    there to their subscribers. Each instance also tells the others how many subscribers each
+    of its topics has, so that "clients" counts the subscribers on every instance.
+
+    One channel for every topic keeps this simple: no Redis subscription per topic, and the
+    messages of one instance arrive everywhere in the order it sent them (so its new
+    subscriber's count arrives before that subscriber's first publish). Each instance reads
+    every publish, which costs little at signaling rates and with a handful of instances.
+
+    Nothing is stored in Redis. Subscriber counts live in each instance's memory: an instance
+    sends its changes as they happen, all its counts every ANNOUNCE_SECONDS, and "bye" when it
+    stops; one not heard from for FORGET_SECONDS (it crashed, or lost Redis) is forgotten, and
+    its subscribers stop counting.
+
+    Without Redis (down, or unreachable) an instance goes on relaying to its own clients, its
+    "clients" counts only them, and it tries to reach Redis again every RECONNECT_SECONDS,
+    logging once when it loses Redis and once when it is back.
+    """
+
+    def __init__(self, relay: Relay, url: str) -> None:
+        import redis.asyncio  # here: a server without --redis-url never loads it
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        self.relay = relay
+        self.where = redacted(url)
+        self.redis = redis.asyncio.from_url(
+            url,
+            # no retries inside redis-py: listen() reconnects, and knows that it had to
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
+        self.errors = (redis.RedisError, OSError)
+        self.name = secrets.token_hex(8)  # this instance's, on the channel
+        self.up = False
+        self.down_since: float | None = None  # since when Redis is out of reach, once logged
+        self.others: dict[str, Instance] = {}  # the other instances, by name
+        self.changed: set[str] = set()  # topics whose count the others do not know yet
+        self.outbox: list[bytes] = []  # messages for the channel, sent by write()
+        self.wake = asyncio.Event()
+        self.tasks: list[asyncio.Task] = []
+        self.sent = 0  # messages published on the channel
+        self.received = 0  # publishes from other instances
+        self.dropped = 0  # messages not sent: Redis was out of reach, or too slow
+
+    def start(self) -> None:
+        self.tasks = [
+            asyncio.create_task(coroutine)
+            for coroutine in (self.listen(), self.write(), self.announce_regularly())
+        ]
+
+    async def close(self) -> None:
+        """Say bye, so that the others stop counting our subscribers now; stop."""
+        for task in self.tasks:
+            task.cancel()
+        if self.up:
+            bye = self.message({"from": self.name, "counts": {}, "bye": True})
+            try:
+                async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
+                    await self.redis.publish(REDIS_CHANNEL, bye)
+            except (*self.errors, TimeoutError):
+                pass  # they forget us after FORGET_SECONDS
+        await self.redis.aclose()
+
+    # --------------------------------------------------------- this instance ---
+
+    def publish(self, topic: str, receivers: set[Client], raw: bytes) -> None:
+        """Relay a client's publish to our subscribers and to the other instances."""
+        self.flush()  # new subscribers first: the others count them in what we publish
+        clients = len(receivers) + sum(other.counts.get(topic, 0) for other in self.others.values())
+        relayed = self.relay.publish(receivers, raw, clients)
+        self.send({"from": self.name, "topic": topic}, relayed)
+
+    def counted(self, topic: str) -> None:
+        """A topic's count of subscribers here changed: tell the others soon."""
+        if not self.changed:  # once for all changes of this turn of the event loop
+            self.relay.loop.call_soon(self.flush)
+        self.changed.add(topic)
+
+    def flush(self) -> None:
+        if self.changed:
+            self.announce(self.changed)
+
+    def announce(self, topics: Iterable[str] | None = None, hello: bool = False) -> None:
+        """Send our counts of these topics (None: of all, replacing what the others know)."""
+        subscribers = self.relay.subscribers
+        if topics is None:
+            counts = {topic: len(clients) for topic, clients in subscribers.items()}
+        else:
+            counts = {topic: len(subscribers.get(topic, ())) for topic in topics}
+        self.changed.clear()
+        header = {"from": self.name, "counts": counts}
+        if topics is None:
+            header["full"] = True
+        if hello:  # we just (re)connected: the others answer with all their counts
+            header["hello"] = True
+        self.send(header)
+
+    def send(self, header: dict, payload: bytes = b"") -> None:
+        if not self.up:
+            self.dropped += 1
+            return
+        if len(self.outbox) >= MAX_OUTBOX:
+            self.dropped += 1
+            self.relay.rare.warning("redis_slow", "Redis is too slow: dropped a message")
+            return
+        self.outbox.append(self.message(header, payload))
+        self.wake.set()
+
+    @staticmethod
+    def message(header: dict, payload: bytes = b"") -> bytes:
+        """A JSON header line (JSON escapes newlines), then the payload as it is."""
+        return json.dumps(header, separators=(",", ":")).encode() + b"\n" + payload
+
+    async def write(self) -> None:
+        """Publish the outbox on the channel, in order, as much as has piled up at a time."""
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.outbox = self.outbox, []
+            if not self.up:
+                self.dropped += len(batch)
+                continue
+            try:
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for message in batch:
+                        pipe.publish(REDIS_CHANNEL, message)
+                    await pipe.execute()
+                self.sent += len(batch)
+            except self.errors as error:
+                self.dropped += len(batch)
+                self.lost(error)
+
+    async def announce_regularly(self) -> None:
+        """All our counts every ANNOUNCE_SECONDS (they also prove that we are alive); forget
+        the instances not heard from for FORGET_SECONDS."""
+        while True:
+            await asyncio.sleep(ANNOUNCE_SECONDS)
+            if self.up:
+                self.announce()
+            now = time.monotonic()
+            for name, other in list(self.others.items()):
+                if now - other.heard > FORGET_SECONDS:
+                    del self.others[name]
+                    log.warning(
+                        "forgot instance %s: not heard from for %.0f s", name, now - other.heard
+                    )
+
+    # ------------------------------------------------------- the other ones ---
+
+    async def listen(self) -> None:
+        """Read the channel; reconnect whenever Redis is lost, for as long as we run."""
+        while True:
+            try:
+                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(REDIS_CHANNEL)
+                    self.connected()
+                    heard = time.monotonic()
+                    while self.up:  # write() may find Redis gone first
+                        message = await pubsub.get_message(timeout=1.0)
+                        now = time.monotonic()
+                        if message is not None:
+                            heard = now
+                            self.receive(message["data"])
+                        elif now - heard > FORGET_SECONDS:
+                            # our own counts come back every ANNOUNCE_SECONDS: the link is dead
+                            raise ConnectionError(f"nothing from Redis in {FORGET_SECONDS:.0f} s")
+            except self.errors as error:
+                self.lost(error)
+            # start afresh: no connection that the lost Redis had is used again
+            await self.redis.connection_pool.disconnect()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    def connected(self) -> None:
+        if self.down_since is None:
+            log.info("sharing rooms with other instances through Redis at %s", self.where)
+        else:
+            log.warning(
+                "Redis is back after %.0f s: sharing rooms with other instances again",
+                time.monotonic() - self.down_since,
+            )
+        self.up, self.down_since = True, None
+        self.announce(hello=True)
+
+    def lost(self, error: Exception) -> None:
+        """Redis is out of reach: relay to our own clients only, until it is back."""
+        if self.up or self.down_since is None:  # once an outage
+            log.warning(
+                "cannot reach Redis at %s (%s): relaying to this instance's clients only, "
+                "trying again every %g s",
+                self.where,
+                str(error) or type(error).__name__,
+                RECONNECT_SECONDS,
+            )
+            self.down_since = time.monotonic()
+        self.up = False
+        self.others.clear()  # out of reach: "clients" counts ours only
+
+    def receive(self, data: bytes) -> None:
+        """A message of the channel: a publish to relay, or an instance's counts."""
+        header, _, payload = data.partition(b"\n")
+        try:
+            header = json.loads(header)
+            name = header["from"]
+            if name == self.name:
+                return  # ours, back from Redis: our clients have it already
+            other = self.others.get(name)
+            if other is not None:
+                other.heard = time.monotonic()
+            if "topic" in header:
+                self.received += 1
+                receivers = self.relay.subscribers.get(header["topic"])
+                if receivers:  # the same bytes for all, "clients" included
+                    self.relay.send(receivers, payload)
+                    self.relay.relayed += 1
+                    self.relay.delivered += len(receivers)
+            elif header.get("bye"):
+                self.others.pop(name, None)
+            else:
+                counts = {topic: n for topic, n in header["counts"].items() if n}
+                if header.get("full") or other is None:
+                    self.others[name] = Instance(time.monotonic(), counts)
+                else:
+                    for topic, n in header["counts"].items():
+                        if n:
+                            other.counts[topic] = n
+                        else:
+                            other.counts.pop(topic, None)
+                if header.get("hello"):  # a new instance, or one back: tell it ours
+                    self.announce()
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            self.relay.rare.warning("redis_message", "ignored a bad message from Redis: %r", error)
+
+    def metrics(self) -> str:
+        return f"""\
+# HELP signaling_redis_up Whether this instance reaches the others through Redis (1) or not (0).
+# TYPE signaling_redis_up gauge
+signaling_redis_up {int(self.up)}
+# HELP signaling_redis_instances Other instances heard from through Redis.
+# TYPE signaling_redis_instances gauge
+signaling_redis_instances {len(self.others)}
+# HELP signaling_redis_sent_messages_total Messages published to the other instances.
+# TYPE signaling_redis_sent_messages_total counter
+signaling_redis_sent_messages_total {self.sent}
+# HELP signaling_redis_received_publishes_total Publishes read from the other instances.
+# TYPE signaling_redis_received_publishes_total counter
+signaling_redis_received_publishes_total {self.received}
+# HELP signaling_redis_dropped_messages_total Messages for the others dropped: no Redis.
+# TYPE signaling_redis_dropped_messages_total counter
+signaling_redis_dropped_messages_total {self.dropped}
 """
 
 
@@ -561,9 +866,12 @@ async def serve_forever(
     limits: Limits = Limits(),
     trusted_proxies: list | None = None,
     metrics_port: int | None = None,
+    redis_url: str | None = None,
 ) -> None:
     """Serve until SIGTERM or SIGINT. With origins None, any Origin is accepted."""
     relay = Relay(limits, trusted_proxies or [])
+    if redis_url:
+        relay.fanout = Fanout(relay, redis_url)
     loop = asyncio.get_running_loop()
     # What is loaded by now lives as long as the server: out of the garbage collector's
     # way, its full passes, which stop the relay while they last, take a third less time.
@@ -614,10 +922,14 @@ async def serve_forever(
         log.info("speed-ups: %s", ", ".join(speedups) or "none (see requirements.txt)")
         if metrics is not None:
             log.info("metrics on http://%s:%d/metrics", host, metrics_port)
+        if relay.fanout is not None:
+            relay.fanout.start()
         await server.wait_closed()
         if metrics is not None:
             metrics.close()
             await metrics.wait_closed()
+    if relay.fanout is not None:
+        await relay.fanout.close()
     log.info("stopped")
 
 
@@ -685,6 +997,24 @@ def allowed_origins(parser: argparse.ArgumentParser, flags: list[str] | None) ->
     if not origins:
         parser.error(f"{source} lists no origin; add your site's origin, or * to allow any")
     return None if "*" in origins else sorted(origins)
+
+
+def check_redis_url(parser: argparse.ArgumentParser, url: str) -> None:
+    """Exit with a usage error if url is no Redis URL, or the redis package is missing."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError if it is not a number)
+    except ValueError as error:
+        parser.error(f"REDIS_URL / --redis-url: {error}")
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        parser.error(
+            f"REDIS_URL / --redis-url: {redacted(url)!r} is not a redis://, rediss:// "
+            "or unix:// URL"
+        )
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        parser.error("--redis-url needs the redis package: pip install -r requirements.txt")
 
 
 def add_limit(parser, name: str, unit: str, text: str, zero: str = "no limit") -> None:
@@ -783,8 +1113,19 @@ def main(argv: list[str] | None = None) -> int:
         help="serve GET /metrics (Prometheus text format) on this port, on the same "
         "interface; keep it private (env METRICS_PORT; default: off)",
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL") or None,
+        metavar="URL",
+        help="share rooms with the other instances of this server that use this Redis, e.g. "
+        "redis://:PASSWORD@HOST:6379 or rediss://... (TLS); needed when one signaling URL "
+        "leads to several instances; needs the redis package (requirements.txt) "
+        "(env REDIS_URL; default: none, this instance alone)",
+    )
     args = parser.parse_args(argv)
     origins = allowed_origins(parser, args.allowed_origin)
+    if args.redis_url:
+        check_redis_url(parser, args.redis_url)
     trusted = [n for flag in args.trusted_proxy for n in flag] if args.trusted_proxy else None
     if trusted is None:
         try:
@@ -813,7 +1154,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     run = uvloop.run if uvloop is not None else asyncio.run
     try:
-        run(serve_forever(args.host, args.port, origins, limits, trusted, args.metrics_port))
+        run(
+            serve_forever(
+                args.host, args.port, origins, limits, trusted, args.metrics_port, args.redis_url
+            )
+        )
     except OSError as error:  # e.g. the port is in use
         log.error("cannot serve on %s:%d: %s", args.host, args.port, error)
         return 1

@@ -1,0 +1,464 @@
+"""Several instances of the signaling server share their rooms through Redis (--redis-url).
+
+Behind a load balancer, the people of one room may land on different instances. Here two
+instances of template/signaling/server.py (A and B, on two loopback ports) share one
+redis-server of the test's own (a free loopback port, a password, nothing saved): a publish
+on either reaches every subscriber on both exactly once, "clients" counts the subscribers of
+both, and the counts follow subscribes, unsubscribes, closed connections and instances that
+stop or die. Redis going down and coming back never stops an instance's own relaying, and
+relaying between the instances resumes by itself. The last test has two people, each in a
+browser of their own on a preview whose signaling server is a different instance, edit one
+document together.
+
+Exactly once: after the publish under test, a client on the other instance publishes a fence,
+and then the first sender a second one. Redis delivers each instance's messages in the order
+they were published, so a duplicate of the publish under test, or an instance relaying its own
+publish back from Redis, would reach a subscriber before the second fence.
+"""
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from processes import LOOPBACK, free_port, running, stop, wait_for_port, wait_until
+from sites import TEMPLATE
+from test_signaling import (
+    ALLOWED_ORIGIN,
+    HIDE_SPEEDUPS,
+    SERVER,
+    TIMEOUT,
+    assert_nothing_received,
+    client,
+    our_command,
+    receive,
+    send,
+    subscribe,
+)
+from websockets.sync.client import ClientConnection
+
+PASSWORD = "fan-out-secret"  # Redis' password: must never reach a log
+LOST = "cannot reach Redis"  # what an instance logs once when it loses Redis...
+BACK = "Redis is back"  # ... and once when it has it again
+# Runs the server with the fan-out's intervals short, so that an instance that died is
+# forgotten in about a second rather than FORGET_SECONDS: `python -c SHORT_INTERVALS server.py
+# ARGS...`. Both are module constants of server.py, read when they are used.
+SHORT_INTERVALS = (
+    "import importlib.util, sys; "
+    "spec = importlib.util.spec_from_file_location('server', sys.argv[1]); "
+    "server = sys.modules['server'] = importlib.util.module_from_spec(spec); "
+    "spec.loader.exec_module(server); "
+    "server.ANNOUNCE_SECONDS, server.FORGET_SECONDS = 0.3, 1.0; "
+    "sys.exit(server.main(sys.argv[2:]))"
+)
+
+
+# ----------------------------------------------------------------- servers ---
+
+
+class RedisServer:
+    """A redis-server of the test's own, which can stop and start again on the same port.
+
+    `command` wraps its command line (e.g. to run it in the browsers' network namespace);
+    `wait` waits for its port.
+    """
+
+    def __init__(self, host=LOOPBACK, port=None, command=list, wait=None):
+        if shutil.which("redis-server") is None:
+            pytest.fail("redis-server is missing: apt-get install redis-server (scripts/setup)")
+        self.host, self.port = host, port or free_port(host)
+        self.command = command
+        self.wait = wait or (lambda port, process: wait_for_port(host, port, process=process))
+        self.process = None
+        self.url = f"redis://:{PASSWORD}@{host}:{self.port}/0"
+
+    def start(self):
+        args = ["--port", self.port, "--bind", self.host, "--requirepass", PASSWORD]
+        # nothing on disk: a restart comes back empty, as a free-tier Redis may
+        args += ["--save", "", "--appendonly", "no", "--dir", "/tmp"]
+        self.process = subprocess.Popen(
+            self.command(["redis-server", *map(str, args)]), stdout=subprocess.DEVNULL
+        )
+        self.wait(self.port, self.process)
+
+    def stop(self):
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+class Instance:
+    """One instance of our server, with --redis-url, its /metrics and its log."""
+
+    def __init__(self, name: str, log: Path) -> None:
+        self.name, self.log = name, log
+        self.port, self.metrics_port = free_port(), free_port()
+        self.url = f"ws://{LOOPBACK}:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def metrics(self) -> dict[str, float]:
+        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        url = f"http://{LOOPBACK}:{self.metrics_port}/metrics"
+        with no_proxy.open(url, timeout=TIMEOUT) as response:
+            text = response.read().decode()
+        return {name: float(value) for name, value in re.findall(r"^(\w+) (\S+)$", text, re.M)}
+
+    def sees(self, others: int) -> bool:
+        """Whether it reaches Redis and has heard from `others` other instances."""
+        metrics = self.metrics()
+        return metrics["signaling_redis_up"] == 1 and metrics["signaling_redis_instances"] == others
+
+    def logged(self, text: str) -> int:
+        return self.log.read_text().count(text)
+
+
+@contextlib.contextmanager
+def instance(
+    tmp_path: Path, name: str, redis_url: str, *, flag: bool = False, short_intervals: bool = False
+) -> Iterator[Instance]:
+    """Our server with REDIS_URL, or with `flag` --redis-url."""
+    server = Instance(name, tmp_path / f"{name}.log")
+    flags = ["--allowed-origin", ALLOWED_ORIGIN, "--metrics-port", str(server.metrics_port)]
+    flags += ["--redis-url", redis_url] if flag else []
+    command = our_command(server.port, *flags, server=SERVER)
+    if short_intervals:  # python -c SHORT_INTERVALS server.py ARGS...
+        command[1:1] = ["-c", SHORT_INTERVALS]
+    env = {} if flag else {"REDIS_URL": redis_url}
+    with (
+        server.log.open("w") as log,
+        running(command, ready_port=server.port, env=env, stderr=log) as process,
+    ):
+        server.process = process
+        yield server
+    assert PASSWORD not in server.log.read_text(), "the Redis password was logged"
+
+
+@contextlib.contextmanager
+def two_instances(tmp_path: Path, redis_url: str, **kwargs) -> Iterator[tuple[Instance, ...]]:
+    """A and B, once each has heard from the other through Redis."""
+    with (
+        instance(tmp_path, "A", redis_url, **kwargs) as a,
+        instance(tmp_path, "B", redis_url, flag=True, **kwargs) as b,
+    ):
+        wait_until(lambda: a.sees(others=1) and b.sees(others=1), timeout=TIMEOUT)
+        yield a, b
+
+
+@pytest.fixture
+def topic() -> str:
+    return uuid.uuid4().hex
+
+
+# ----------------------------------------------------------------- clients ---
+
+
+def publish(sender: ClientConnection, topic: str, data: str) -> None:
+    send(sender, type="publish", topic=topic, data=data)
+
+
+def received_until(connection: ClientConnection, data: str) -> list[dict]:
+    """The messages the connection gets, up to and including the publish of `data`."""
+    messages = []
+    while not messages or messages[-1].get("data") != data:
+        messages.append(receive(connection))
+    return messages
+
+
+def count_reaches(
+    clients: int, sender: ClientConnection, topic: str, subscribers: list[ClientConnection]
+) -> None:
+    """Publish from sender (a subscriber) until "clients" says `clients`, then read every
+    subscriber up to that last publish: counts travel between instances in a few ms."""
+    deadline = time.monotonic() + TIMEOUT
+    for attempt in range(10_000):
+        probe = f"probe-{attempt}"
+        publish(sender, topic, probe)
+        if receive(sender)["clients"] == clients:
+            break
+        assert time.monotonic() < deadline, f"'clients' did not reach {clients}"
+        time.sleep(0.02)
+    for subscriber in subscribers:
+        if subscriber is not sender:
+            received_until(subscriber, probe)
+
+
+def assert_delivered_once(
+    topic: str,
+    sender: ClientConnection,
+    fence: ClientConnection,
+    subscribers: list[ClientConnection],
+    clients: int,
+) -> None:
+    """A publish from `sender` reaches each subscriber exactly once, with "clients". `fence`,
+    a subscriber on the other instance, publishes the first fence once it has the publish;
+    the sender publishes the second once every subscriber has the first (see the module's
+    doc)."""
+    data = f"offer-{uuid.uuid4().hex[:8]}"
+    got = {subscriber: [] for subscriber in subscribers}
+    publish(sender, topic, data)
+    got[fence] += received_until(fence, data)
+    publish(fence, topic, "fence-1")
+    for subscriber in subscribers:
+        got[subscriber] += received_until(subscriber, "fence-1")
+    publish(sender, topic, "fence-2")
+    for subscriber, messages in got.items():
+        messages += received_until(subscriber, "fence-2")
+        assert [m["data"] for m in messages] == [data, "fence-1", "fence-2"]
+        assert [m["clients"] for m in messages] == [clients] * 3
+
+
+# ----------------------------------------------------------- the protocol ---
+
+
+def test_a_publish_reaches_the_subscribers_of_both_instances_once(
+    tmp_path: Path, redis_server: RedisServer, topic: str
+) -> None:
+    with (
+        two_instances(tmp_path, redis_server.url) as (a, b),
+        client(a.url) as alice,
+        client(a.url) as carol,
+        client(b.url) as bob,
+        client(b.url) as dave,  # subscribes to nothing
+        client(a.url) as erin,  # subscribes to nothing
+    ):
+        for subscriber in (alice, carol, bob):
+            subscribe(subscriber, topic)
+        count_reaches(3, alice, topic, [carol, bob])
+        count_reaches(3, bob, topic, [alice, carol])
+
+        assert_delivered_once(topic, alice, bob, [alice, carol, bob], clients=3)
+        assert_delivered_once(topic, bob, carol, [alice, carol, bob], clients=3)
+        # from clients that subscribed to nothing, on either instance
+        assert_delivered_once(topic, dave, alice, [alice, carol, bob], clients=3)
+        assert_delivered_once(topic, erin, bob, [alice, carol, bob], clients=3)
+        for outsider in (dave, erin):
+            assert_nothing_received(outsider)
+
+        metrics = a.metrics()
+        assert metrics["signaling_redis_received_publishes_total"] >= 4
+        assert metrics["signaling_redis_dropped_messages_total"] == 0
+    for server in (a, b):
+        assert server.logged(LOST) == 0
+        assert server.logged("sharing rooms with other instances through Redis at redis://") == 1
+
+
+def test_counts_follow_subscribes_unsubscribes_and_closed_connections(
+    tmp_path: Path, redis_server: RedisServer, topic: str
+) -> None:
+    other_topic = f"{topic}-other"
+    with (
+        two_instances(tmp_path, redis_server.url) as (a, b),
+        client(a.url) as alice,
+        client(b.url) as bob,
+        client(b.url) as carol,
+    ):
+        subscribe(alice, topic, other_topic)
+        subscribe(bob, topic, other_topic)
+        count_reaches(2, alice, topic, [bob])
+        with client(b.url) as dave:
+            subscribe(dave, topic)
+            count_reaches(3, alice, topic, [bob, dave])
+        count_reaches(2, alice, topic, [bob])  # dave's connection closed
+
+        send(bob, type="unsubscribe", topics=[topic])
+        assert_nothing_received(bob)
+        subscribe(carol, topic)
+        count_reaches(2, alice, topic, [carol])
+        assert_delivered_once(topic, alice, carol, [alice, carol], clients=2)
+        assert_nothing_received(bob)  # on carol's instance, which had relayed to carol
+
+        # the other topic kept both
+        count_reaches(2, bob, other_topic, [alice])
+
+
+@pytest.mark.parametrize(
+    ("how", "signum"),
+    [("stops", signal.SIGTERM), ("dies", signal.SIGKILL)],
+)
+def test_the_subscribers_of_an_instance_that_stops_or_dies_stop_counting(
+    tmp_path: Path, redis_server: RedisServer, topic: str, how: str, signum: int
+) -> None:
+    """An instance that stops says bye; one that dies is forgotten once it has been silent
+    for FORGET_SECONDS (here shortened to 1 s: 30 s in a real server)."""
+    with (
+        two_instances(tmp_path, redis_server.url, short_intervals=how == "dies") as (a, b),
+        client(a.url) as alice,
+    ):
+        subscribe(alice, topic)
+        with client(b.url) as bob:
+            subscribe(bob, topic)
+            count_reaches(2, alice, topic, [bob])
+            b.process.send_signal(signum)
+            b.process.wait(TIMEOUT)
+        started = time.monotonic()
+        count_reaches(1, alice, topic, [])
+        assert time.monotonic() - started < 3
+        wait_until(lambda: a.sees(others=0), timeout=TIMEOUT)
+    assert (a.logged("forgot instance") == 1) == (how == "dies")
+
+
+def test_local_relaying_never_stops_while_redis_restarts(
+    tmp_path: Path, redis_server: RedisServer, topic: str
+) -> None:
+    """Alice publishes every 20 ms all along: carol, on her instance, gets each at once, with
+    Redis up, down and up again; bob, on the other, gets them again once Redis is back."""
+    with (
+        two_instances(tmp_path, redis_server.url) as (a, b),
+        client(a.url) as alice,
+        client(a.url) as carol,
+        client(b.url) as bob,
+    ):
+        for subscriber in (alice, carol, bob):
+            subscribe(subscriber, topic)
+        count_reaches(3, alice, topic, [carol, bob])
+        sent, latencies, bob_got = 0, [], []
+
+        def publish_for(seconds: float) -> list[int]:
+            """Publish every 20 ms for `seconds`; return the "clients" of each."""
+            nonlocal sent
+            clients = []
+            until = time.monotonic() + seconds
+            while time.monotonic() < until:
+                sent += 1
+                started = time.monotonic()
+                publish(alice, topic, str(sent))
+                mine, carols = receive(alice), receive(carol)
+                latencies.append(time.monotonic() - started)
+                assert mine == carols and mine["data"] == str(sent)
+                clients.append(mine["clients"])
+                with contextlib.suppress(TimeoutError):
+                    while True:
+                        bob_got.append(int(json.loads(bob.recv(timeout=0))["data"]))
+                time.sleep(0.02)
+            return clients
+
+        assert set(publish_for(0.5)) == {3}
+        redis_server.stop()
+        wait_until(lambda: not a.sees(others=1) and not b.sees(others=1), timeout=TIMEOUT)
+        first_unseen = sent + 1
+        # Redis down: A relays to its own clients and counts only them (one log line each)
+        assert set(publish_for(2.0)) == {2}
+        outage = range(first_unseen, sent + 1)
+        redis_server.start()
+        deadline = time.monotonic() + 10
+        while publish_for(0.2)[-1] != 3 or not bob_got or bob_got[-1] != sent:
+            assert time.monotonic() < deadline, "relaying between instances did not resume"
+        assert max(latencies) < 0.5, f"local relaying stalled: {max(latencies):.2f} s"
+        assert bob_got == sorted(set(bob_got)), "bob got a publish twice, or out of order"
+        assert not [n for n in bob_got if n in outage], "sent while Redis was down"
+        assert_delivered_once(topic, alice, bob, [alice, carol, bob], clients=3)
+        assert_delivered_once(topic, bob, alice, [alice, carol, bob], clients=3)
+        assert a.metrics()["signaling_redis_dropped_messages_total"] > 0
+    for server in (a, b):
+        assert server.logged(LOST) == 1, f"{server.name} logged the outage once"
+        assert server.logged(BACK) == 1
+
+
+def test_an_instance_started_before_redis_serves_alone_until_it_comes(
+    tmp_path: Path, topic: str
+) -> None:
+    redis_server = RedisServer()
+    try:
+        with (
+            instance(tmp_path, "A", redis_server.url) as a,
+            instance(tmp_path, "B", redis_server.url, flag=True) as b,
+            client(a.url) as alice,
+            client(b.url) as bob,
+        ):
+            subscribe(alice, topic)
+            subscribe(bob, topic)
+            publish(alice, topic, "alone")
+            assert receive(alice)["clients"] == 1
+            assert_nothing_received(bob)
+            redis_server.start()
+            wait_until(lambda: a.sees(others=1) and b.sees(others=1), timeout=TIMEOUT)
+            count_reaches(2, alice, topic, [bob])
+            assert_delivered_once(topic, alice, bob, [alice, bob], clients=2)
+    finally:
+        redis_server.stop()
+    for server in (a, b):
+        assert server.logged(LOST) == 1
+        assert server.logged(BACK) == 1
+
+
+# --------------------------------------------------------- configuration ---
+
+
+def test_without_redis_url_the_redis_package_is_not_needed(topic: str) -> None:
+    """Off by default: the server runs as if redis were not installed (nothing loads it),
+    and --redis-url without it is a usage error that says what to install."""
+    no_redis = HIDE_SPEEDUPS.replace("sys.modules['orjson']", "sys.modules['redis']")
+    port = free_port()
+    command = [sys.executable, "-c", no_redis, SERVER, "--port", str(port)]
+    with (
+        running([*command, "--allowed-origin", "*"], ready_port=port),
+        client(f"ws://{LOOPBACK}:{port}") as alice,
+    ):
+        subscribe(alice, topic)
+        publish(alice, topic, "hello")
+        assert receive(alice)["clients"] == 1
+    result = subprocess.run(
+        [*command, "--allowed-origin", "*", "--redis-url", "redis://localhost"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--redis-url needs the redis package: pip install -r requirements.txt" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("http://localhost:6379", "is not a redis://, rediss:// or unix:// URL"),
+        ("redis://localhost:port", "Port could not be cast"),
+    ],
+)
+def test_a_bad_redis_url_is_refused_with_a_clear_message(url: str, error: str) -> None:
+    result = subprocess.run(
+        our_command(free_port(), "--allowed-origin", "*", server=SERVER),
+        env={**os.environ, "REDIS_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "REDIS_URL / --redis-url: " in result.stderr and error in result.stderr
+
+
+def test_help_documents_redis_url_and_the_redis_pin_is_the_tested_one() -> None:
+    result = subprocess.run(
+        [sys.executable, SERVER, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    assert "--redis-url" in result.stdout and "REDIS_URL" in result.stdout
+    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
+    tested = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["test"]
+    assert stack["signaling_fanout"] in tested
+    requirements = (TEMPLATE / "template/signaling/requirements.txt.jinja").read_text()
+    assert "{{ stack.signaling_fanout }}" in requirements
