@@ -186,6 +186,27 @@ def alice_then_bob(alice, bob, site_url, document, room, loaded):
     return a, b
 
 
+def alice_then_bob_on_text(alice, bob, site_url, site, document, room):
+    """alice_then_bob on a text file of the site, both showing it; also returns its text."""
+    original = text_of(site, document)
+    a, b = alice_then_bob(
+        alice, bob, site_url, document, room, lambda page: page.wait_for_text(original)
+    )
+    b.wait_for_text(original)
+    return a, b, original
+
+
+def trade_edits(a, b, original):
+    """Alice types, Bob sees it; Bob types, Alice sees both. Returns what each typed."""
+    from_alice = marker("alice")
+    a.type_at_end(from_alice)
+    b.wait_for_text(original + from_alice)
+    from_bob = marker("bob")
+    b.type_at_end(from_bob)
+    a.wait_for_text(original + from_alice + from_bob)
+    return from_alice, from_bob
+
+
 def alice_then_bob_on(alice, bob, site_url, site, notebook, room):
     """alice_then_bob on a notebook of the site; also returns its original cell sources."""
     original = cell_sources_of(site, notebook)

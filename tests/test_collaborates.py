@@ -24,14 +24,15 @@ from browsers import (
     retro_url,
 )
 from collaboration import (
-    alice_then_bob,
     alice_then_bob_on,
+    alice_then_bob_on_text,
     cell_sources_of,
     marker,
     open_in_lab,
     open_notebook,
     room_prefix,
     text_of,
+    trade_edits,
 )
 from processes import wait_until
 from signaling_service import topic_of
@@ -44,18 +45,9 @@ def test_text_file_syncs_both_ways_over_webrtc(
     server, signaling, site_url, default_site, text_document, room, alice, bob
 ):
     signaling.use(server)
-    original = text_of(default_site, text_document)
-    a, b = alice_then_bob(
-        alice, bob, site_url, text_document, room, lambda page: page.wait_for_text(original)
-    )
-    b.wait_for_text(original)
+    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
 
-    from_alice = marker("alice")
-    a.type_at_end(from_alice)
-    b.wait_for_text(original + from_alice)
-    from_bob = marker("bob")
-    b.type_at_end(from_bob)
-    a.wait_for_text(original + from_alice + from_bob)
+    from_alice, from_bob = trade_edits(a, b, original)
 
     # The server saw both peers join one topic and trade WebRTC signals; text went peer to peer.
     topic = topic_of(room_prefix(default_site), room, text_document)
@@ -130,11 +122,7 @@ def test_lab_and_retro_edit_one_notebook(
 def test_late_joiner_gets_unsaved_edits(
     signaling, site_url, default_site, text_document, room, alice, bob, carol
 ):
-    original = text_of(default_site, text_document)
-    a, b = alice_then_bob(
-        alice, bob, site_url, text_document, room, lambda page: page.wait_for_text(original)
-    )
-    b.wait_for_text(original)
+    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
     unsaved = marker("alice")
     a.type_at_end(unsaved)
     b.wait_for_text(original + unsaved)
@@ -169,11 +157,7 @@ def test_alone_editing_and_saving_work(
 def test_peers_reconnect_after_signaling_restarts(
     signaling, site_url, default_site, text_document, room, alice, bob, carol
 ):
-    original = text_of(default_site, text_document)
-    a, b = alice_then_bob(
-        alice, bob, site_url, text_document, room, lambda page: page.wait_for_text(original)
-    )
-    b.wait_for_text(original)
+    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
 
     signaling.stop()
     # The peers' own connection does not need the server.

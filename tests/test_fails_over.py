@@ -15,7 +15,11 @@ import threading
 
 import pytest
 from browsers import NAMESPACE_ADDRESS, preview
-from collaboration import alice_then_bob, marker, room_prefix, text_of
+from collaboration import (
+    alice_then_bob_on_text,
+    room_prefix,
+    trade_edits,
+)
 from signaling_service import topic_of
 
 # What the pages get from a host whose service is down (crashed, or being deployed).
@@ -164,17 +168,10 @@ def test_two_people_collaborate_while_one_of_two_signaling_servers_is_down(
         site_url = serve_failover_site(urls)
         assert served_signaling_urls(failover_site) == urls, "preview.py keeps the order given"
 
-        original = text_of(failover_site, text_document)
-        a, b = alice_then_bob(
-            alice, bob, site_url, text_document, room, lambda page: page.wait_for_text(original)
+        a, b, original = alice_then_bob_on_text(
+            alice, bob, site_url, failover_site, text_document, room
         )
-        b.wait_for_text(original)
-        from_alice = marker("alice")
-        a.type_at_end(from_alice)
-        b.wait_for_text(original + from_alice)
-        from_bob = marker("bob")
-        b.type_at_end(from_bob)
-        a.wait_for_text(original + from_alice + from_bob)
+        trade_edits(a, b, original)
 
         # They met through the live server, and the pages did try the dead one.
         topic = topic_of(room_prefix(failover_site), room, text_document)

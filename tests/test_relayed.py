@@ -8,7 +8,11 @@ import shutil
 import subprocess
 
 import pytest
-from collaboration import alice_then_bob, marker, serve_preview, text_of
+from collaboration import (
+    alice_then_bob_on_text,
+    serve_preview,
+    trade_edits,
+)
 from processes import stop
 from sites import render
 
@@ -58,15 +62,9 @@ def relayed_site_url(network, build_python, relayed_site, site_ports, signaling_
 def test_people_who_can_only_relay_edit_together_through_turn(
     signaling, relayed_site_url, relayed_site, text_document, room, alice, bob
 ):
-    original = text_of(relayed_site, text_document)
-    a, b = alice_then_bob(
-        alice, bob, relayed_site_url, text_document, room, lambda page: page.wait_for_text(original)
+    a, b, original = alice_then_bob_on_text(
+        alice, bob, relayed_site_url, relayed_site, text_document, room
     )
-    b.wait_for_text(original)
-    from_alice, from_bob = marker("alice"), marker("bob")
-    a.type_at_end(from_alice)
-    b.wait_for_text(original + from_alice)
-    b.type_at_end(from_bob)
-    a.wait_for_text(original + from_alice + from_bob)
+    trade_edits(a, b, original)
     assert a.selected_candidate_types() == [["relay", "relay"]]
     assert b.selected_candidate_types() == [["relay", "relay"]]
