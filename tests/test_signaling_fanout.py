@@ -10,10 +10,11 @@ relaying between the instances resumes by itself. The last test has two people, 
 browser of their own on a preview whose signaling server is a different instance, edit one
 document together.
 
-Exactly once: after the publish under test, a client on the other instance publishes a fence,
-and then the first sender a second one. Redis delivers each instance's messages in the order
-they were published, so a duplicate of the publish under test, or an instance relaying its own
-publish back from Redis, would reach a subscriber before the second fence.
+Exactly once: once a client on the other instance has the publish under test, it publishes a
+fence, and once every subscriber has that, the sender publishes a second fence. Redis delivers
+each instance's messages in the order they were published, so a duplicate of the publish
+under test, or an instance relaying its own publish back from Redis, would reach a subscriber
+before the second fence. Each such mistake, made by hand in server.py, fails these tests.
 """
 
 import contextlib
@@ -33,7 +34,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from processes import LOOPBACK, free_port, running, stop, wait_for_port, wait_until
+from browsers import Network, preview
+from collaboration import open_in_lab, room_prefix, text_of, trade_edits
+from processes import LOOPBACK, free_port, running, stop, wait_until
 from sites import TEMPLATE
 from test_signaling import (
     ALLOWED_ORIGIN,
@@ -47,11 +50,13 @@ from test_signaling import (
     send,
     subscribe,
 )
+from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection
 
 PASSWORD = "fan-out-secret"  # Redis' password: must never reach a log
 LOST = "cannot reach Redis"  # what an instance logs once when it loses Redis...
 BACK = "Redis is back"  # ... and once when it has it again
+LOCAL = Network(None, LOOPBACK, chromium=None)  # this machine's loopback, for the protocol tests
 # Runs the server with the fan-out's intervals short, so that an instance that died is
 # forgotten in about a second rather than FORGET_SECONDS: `python -c SHORT_INTERVALS server.py
 # ARGS...`. Both are module constants of server.py, read when they are used.
@@ -69,31 +74,25 @@ SHORT_INTERVALS = (
 
 
 class RedisServer:
-    """A redis-server of the test's own, which can stop and start again on the same port.
+    """A redis-server of the test's own, which can stop and start again on the same port, in
+    a network: this machine's loopback, or the browsers' namespace."""
 
-    `command` wraps its command line (e.g. to run it in the browsers' network namespace);
-    `wait` waits for its port.
-    """
-
-    def __init__(self, host=LOOPBACK, port=None, command=list, wait=None):
+    def __init__(self, network: Network = LOCAL) -> None:
         if shutil.which("redis-server") is None:
             pytest.fail("redis-server is missing: apt-get install redis-server (scripts/setup)")
-        self.host, self.port = host, port or free_port(host)
-        self.command = command
-        self.wait = wait or (lambda port, process: wait_for_port(host, port, process=process))
-        self.process = None
-        self.url = f"redis://:{PASSWORD}@{host}:{self.port}/0"
+        self.network, self.port = network, network.free_port()
+        self.process: subprocess.Popen | None = None
+        self.url = f"redis://:{PASSWORD}@{network.host}:{self.port}/0"
 
-    def start(self):
-        args = ["--port", self.port, "--bind", self.host, "--requirepass", PASSWORD]
+    def start(self) -> None:
+        args = ["--port", self.port, "--bind", self.network.host, "--requirepass", PASSWORD]
         # nothing on disk: a restart comes back empty, as a free-tier Redis may
         args += ["--save", "", "--appendonly", "no", "--dir", "/tmp"]
-        self.process = subprocess.Popen(
-            self.command(["redis-server", *map(str, args)]), stdout=subprocess.DEVNULL
-        )
-        self.wait(self.port, self.process)
+        command = self.network.command(["redis-server", *args])
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        self.network.wait_for_port(self.port, process=self.process)
 
-    def stop(self):
+    def stop(self) -> None:
         if self.process is not None:
             stop(self.process)
             self.process = None
@@ -110,17 +109,21 @@ def redis_server() -> Iterator[RedisServer]:
 class Instance:
     """One instance of our server, with --redis-url, its /metrics and its log."""
 
-    def __init__(self, name: str, log: Path) -> None:
-        self.name, self.log = name, log
-        self.port, self.metrics_port = free_port(), free_port()
-        self.url = f"ws://{LOOPBACK}:{self.port}"
+    def __init__(self, name: str, log: Path, network: Network) -> None:
+        self.name, self.log, self.network = name, log, network
+        self.port, self.metrics_port = network.free_port(), network.free_port()
+        self.url = f"ws://{network.host}:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def metrics(self) -> dict[str, float]:
         no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        url = f"http://{LOOPBACK}:{self.metrics_port}/metrics"
-        with no_proxy.open(url, timeout=TIMEOUT) as response:
-            text = response.read().decode()
+        url = f"http://{self.network.host}:{self.metrics_port}/metrics"
+
+        def read() -> str:
+            with no_proxy.open(url, timeout=TIMEOUT) as response:
+                return response.read().decode()
+
+        text = self.network.call(read)
         return {name: float(value) for name, value in re.findall(r"^(\w+) (\S+)$", text, re.M)}
 
     def sees(self, others: int) -> bool:
@@ -134,23 +137,33 @@ class Instance:
 
 @contextlib.contextmanager
 def instance(
-    tmp_path: Path, name: str, redis_url: str, *, flag: bool = False, short_intervals: bool = False
+    tmp_path: Path,
+    name: str,
+    redis_url: str,
+    *,
+    flag: bool = False,
+    short_intervals: bool = False,
+    network: Network = LOCAL,
+    server: Path = SERVER,
+    origins: tuple[str, ...] = (ALLOWED_ORIGIN,),
 ) -> Iterator[Instance]:
-    """Our server with REDIS_URL, or with `flag` --redis-url."""
-    server = Instance(name, tmp_path / f"{name}.log")
-    flags = ["--allowed-origin", ALLOWED_ORIGIN, "--metrics-port", str(server.metrics_port)]
+    """Our server (`server`) with REDIS_URL, or with `flag` --redis-url, in `network`."""
+    this = Instance(name, tmp_path / f"{name}.log", network)
+    flags = ["--host", network.host, "--metrics-port", str(this.metrics_port)]
+    flags += [option for origin in origins for option in ("--allowed-origin", origin)]
     flags += ["--redis-url", redis_url] if flag else []
-    command = our_command(server.port, *flags, server=SERVER)
+    command = our_command(this.port, *flags, server=server)
     if short_intervals:  # python -c SHORT_INTERVALS server.py ARGS...
         command[1:1] = ["-c", SHORT_INTERVALS]
     env = {} if flag else {"REDIS_URL": redis_url}
     with (
-        server.log.open("w") as log,
-        running(command, ready_port=server.port, env=env, stderr=log) as process,
+        this.log.open("w") as log,
+        running(network.command(command), env=env, stderr=log) as process,
     ):
-        server.process = process
-        yield server
-    assert PASSWORD not in server.log.read_text(), "the Redis password was logged"
+        network.wait_for_port(this.port, process=process)
+        this.process = process
+        yield this
+    assert PASSWORD not in this.log.read_text(), "the Redis password was logged"
 
 
 @contextlib.contextmanager
@@ -227,6 +240,11 @@ def assert_delivered_once(
         assert [m["clients"] for m in messages] == [clients] * 3
 
 
+def masked_frame(message: dict) -> bytes:
+    """A client's text frame, to write to its socket directly."""
+    return Frame(Opcode.TEXT, json.dumps(message).encode()).serialize(mask=True)
+
+
 # ----------------------------------------------------------- the protocol ---
 
 
@@ -289,6 +307,27 @@ def test_counts_follow_subscribes_unsubscribes_and_closed_connections(
 
         # the other topic kept both
         count_reaches(2, bob, other_topic, [alice])
+
+
+def test_a_newcomer_on_the_other_instance_counts_in_the_answers_to_its_first_publish(
+    tmp_path: Path, redis_server: RedisServer, topic: str
+) -> None:
+    """y-webrtc publishes an announce as soon as it subscribes, and the peers answer at once:
+    the newcomer's count must travel ahead of its announce."""
+    with two_instances(tmp_path, redis_server.url) as (a, b), client(a.url) as alice:
+        subscribe(alice, topic)
+        for attempt in range(20):
+            announce, answer = f"announce-{attempt}", f"answer-{attempt}"
+            with client(b.url) as bob:
+                # in one TCP segment, as a browser may send them: the server reads both at once
+                subscribing = {"type": "subscribe", "topics": [topic]}
+                announcing = {"type": "publish", "topic": topic, "data": announce}
+                bob.socket.sendall(masked_frame(subscribing) + masked_frame(announcing))
+                assert receive(alice) == {**announcing, "clients": 2}
+                publish(alice, topic, answer)
+                assert receive(alice)["clients"] == 2
+                assert [receive(bob)["data"] for _ in range(2)] == [announce, answer]
+            count_reaches(1, alice, topic, [])
 
 
 @pytest.mark.parametrize(
@@ -462,3 +501,72 @@ def test_help_documents_redis_url_and_the_redis_pin_is_the_tested_one() -> None:
     assert stack["signaling_fanout"] in tested
     requirements = (TEMPLATE / "template/signaling/requirements.txt.jinja").read_text()
     assert "{{ stack.signaling_fanout }}" in requirements
+
+
+# ----------------------------------------------------------- in browsers ---
+
+
+@pytest.fixture(scope="module")
+def two_copies(tmp_path_factory, default_site) -> list[Path]:
+    """Two copies of the default site, with its room prefix: each preview builds into its own
+    _output/ (the session's preview of the default site keeps serving its own build)."""
+    copies = []
+    for name in ("a", "b"):
+        site = tmp_path_factory.mktemp(f"fanout-{name}") / "site"
+        shutil.copytree(
+            default_site,
+            site,
+            ignore=shutil.ignore_patterns("_output", "_preview", ".jupyterlite.doit.db*"),
+        )
+        copies.append(site)
+    return copies
+
+
+def test_two_people_whose_pages_signal_through_two_instances_edit_together(
+    tmp_path, network, build_python, default_site, two_copies, text_document, room, alice, bob
+):
+    """Alice's page signals through instance A only, Bob's through B only (a preview of the
+    site per instance, as a load balancer could send them): they meet and edit together."""
+    redis_server = RedisServer(network)
+    site_ports = [network.free_port() for _ in two_copies]
+    origins = tuple(f"http://{network.host}:{port}" for port in site_ports)
+    shipped = default_site / "signaling" / "server.py"
+    with contextlib.ExitStack() as stack:
+        redis_server.start()
+        stack.callback(redis_server.stop)
+        a, b = (
+            stack.enter_context(
+                instance(
+                    tmp_path,
+                    name,
+                    redis_server.url,
+                    network=network,
+                    server=shipped,
+                    origins=origins,
+                )
+            )
+            for name in ("A", "B")
+        )
+        wait_until(lambda: a.sees(others=1) and b.sees(others=1), timeout=TIMEOUT)
+        site_urls = [
+            stack.enter_context(
+                preview(network, build_python, site, port, "--signaling-url", server.url)
+            )[0]
+            for site, port, server in zip(two_copies, site_ports, (a, b), strict=True)
+        ]
+        assert room_prefix(two_copies[0]) == room_prefix(two_copies[1])
+
+        original = text_of(two_copies[0], text_document)
+        page_a = open_in_lab(alice, site_urls[0], text_document, room)
+        page_a.wait_for_text(original)
+        page_b = open_in_lab(bob, site_urls[1], text_document, room)
+        page_a.wait_for_peers(1)
+        page_b.wait_for_peers(1)
+        page_b.wait_for_text(original)
+        trade_edits(page_a, page_b, original)
+
+        # Each instance had one of them, and relayed the other one's signals from Redis.
+        for server in (a, b):
+            metrics = server.metrics()
+            assert metrics["signaling_connections"] >= 1
+            assert metrics["signaling_redis_received_publishes_total"] > 0
