@@ -578,6 +578,7 @@ class Fanout:
         self.errors = (redis.RedisError, OSError)
         self.name = secrets.token_hex(8)  # this instance's, on the channel
         self.up = False
+        self.unanswered = False  # our last announcement has not come back through Redis
         self.down_since: float | None = None  # since when Redis is out of reach, once logged
         self.others: dict[str, Instance] = {}  # the other instances, by name
         self.changed: set[str] = set()  # topics whose count the others do not know yet
@@ -677,19 +678,29 @@ class Fanout:
                 self.lost(error)
 
     async def announce_regularly(self) -> None:
-        """All our counts every ANNOUNCE_SECONDS (they also prove that we are alive); forget
-        the instances not heard from for FORGET_SECONDS."""
+        """While we have subscribers, all our counts every ANNOUNCE_SECONDS: they tell the
+        others that we are alive, and coming back to us through Redis, that the link works.
+        Without subscribers we say nothing (hosted Redis plans count commands). Forget the
+        instances not heard from for FORGET_SECONDS."""
         while True:
             await asyncio.sleep(ANNOUNCE_SECONDS)
-            if self.up:
-                self.announce()
+            if self.up and self.relay.subscribers:
+                if self.unanswered:  # the last one never came back: the link is dead
+                    self.lost(ConnectionError("our own messages no longer come back from Redis"))
+                else:
+                    self.unanswered = True  # until it, or any of ours, comes back
+                    self.announce()
             now = time.monotonic()
             for name, other in list(self.others.items()):
                 if now - other.heard > FORGET_SECONDS:
                     del self.others[name]
-                    log.warning(
-                        "forgot instance %s: not heard from for %.0f s", name, now - other.heard
-                    )
+                    if other.counts:  # not merely idle: it crashed, or lost Redis
+                        log.warning(
+                            "forgot instance %s and its %d subscribers: not heard from for %.0f s",
+                            name,
+                            sum(other.counts.values()),
+                            now - other.heard,
+                        )
 
     # ------------------------------------------------------- the other ones ---
 
@@ -700,16 +711,10 @@ class Fanout:
                 async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(REDIS_CHANNEL)
                     self.connected()
-                    heard = time.monotonic()
-                    while self.up:  # write() may find Redis gone first
+                    while self.up:  # write() or announce_regularly() may find Redis gone first
                         message = await pubsub.get_message(timeout=1.0)
-                        now = time.monotonic()
                         if message is not None:
-                            heard = now
                             self.receive(message["data"])
-                        elif now - heard > FORGET_SECONDS:
-                            # our own counts come back every ANNOUNCE_SECONDS: the link is dead
-                            raise ConnectionError(f"nothing from Redis in {FORGET_SECONDS:.0f} s")
             except self.errors as error:
                 self.lost(error)
             # start afresh: no connection that the lost Redis had is used again
@@ -724,7 +729,7 @@ class Fanout:
                 "Redis is back after %.0f s: sharing rooms with other instances again",
                 time.monotonic() - self.down_since,
             )
-        self.up, self.down_since = True, None
+        self.up, self.down_since, self.unanswered = True, None, False
         self.announce(hello=True)
 
     def lost(self, error: Exception) -> None:
@@ -747,8 +752,9 @@ class Fanout:
         try:
             header = json.loads(header)
             name = header["from"]
-            if name == self.name:
-                return  # ours, back from Redis: our clients have it already
+            if name == self.name:  # ours, back from Redis: our clients have it already
+                self.unanswered = False
+                return
             other = self.others.get(name)
             if other is not None:
                 other.heard = time.monotonic()
@@ -781,7 +787,7 @@ class Fanout:
 # HELP signaling_redis_up Whether this instance reaches the others through Redis (1) or not (0).
 # TYPE signaling_redis_up gauge
 signaling_redis_up {int(self.up)}
-# HELP signaling_redis_instances Other instances heard from through Redis.
+# HELP signaling_redis_instances Other instances known (idle ones say nothing, and are forgotten).
 # TYPE signaling_redis_instances gauge
 signaling_redis_instances {len(self.others)}
 # HELP signaling_redis_sent_messages_total Messages published to the other instances.
