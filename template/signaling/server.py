@@ -510,7 +510,7 @@ signaling_slow_consumers_dropped_total {self.dropped}
 
 # With --redis-url (see Fanout): the channel that the instances share,
 REDIS_CHANNEL = "y-webrtc-signaling"
-# how often each one sends all its subscriber counts (which also says that it is alive),
+# how often each one with subscribers sends all its counts (saying that it is alive),
 ANNOUNCE_SECONDS = 10.0
 # after how long without a word from an instance the others forget it and its subscribers,
 FORGET_SECONDS = 3 * ANNOUNCE_SECONDS
@@ -552,13 +552,15 @@ class Fanout:
     every publish, which costs little at signaling rates and with a handful of instances.
 
     Nothing is stored in Redis. Subscriber counts live in each instance's memory: an instance
-    sends its changes as they happen, all its counts every ANNOUNCE_SECONDS, and "bye" when it
-    stops; one not heard from for FORGET_SECONDS (it crashed, or lost Redis) is forgotten, and
-    its subscribers stop counting.
+    sends its changes as they happen, all its counts every ANNOUNCE_SECONDS while it has
+    subscribers, and "bye" when it stops; one not heard from for FORGET_SECONDS (it crashed,
+    or lost Redis) is forgotten, and its subscribers stop counting. An instance with no
+    subscribers sends nothing: hosted Redis plans count commands.
 
-    Without Redis (down, or unreachable) an instance goes on relaying to its own clients, its
-    "clients" counts only them, and it tries to reach Redis again every RECONNECT_SECONDS,
-    logging once when it loses Redis and once when it is back.
+    Without Redis (down, hung, or unreachable: its connection closes, a command times out, or
+    our own announcement has not come back by the next one) an instance goes on relaying to
+    its own clients, its "clients" counts only them, and it tries to reach Redis again every
+    RECONNECT_SECONDS, logging once when it loses Redis and once when it is back.
     """
 
     def __init__(self, relay: Relay, url: str) -> None:
