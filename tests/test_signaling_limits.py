@@ -1,26 +1,30 @@
 """Abuse of the signaling server (template/signaling/server.py): limits hold, others go on.
 
 Each abuse test runs our server (pinned to one core when there are two), a few "other rooms"
-of well-behaved clients that keep publishing to each other (in a thread of this process, from
+of well-behaved clients that keep publishing to each other (in a process of their own, from
 127.0.0.2 so that the limit per address keeps them apart from the abuser), and the abuser in
-a process of its own (from 127.0.0.1, at low priority, on the other core with this process).
+a process of its own (from 127.0.0.1, on the other core, below the other rooms' priority).
 It measures the other rooms' publish-to-arrival latency before and during the abuse, and
 checks, while the abuse goes on:
 
-- a fresh client's ping is answered within 100 ms;
-- the other rooms' p99 stays within 2x their p99 before the abuse (plus SCHEDULING_SLACK_MS:
-  a baseline p99 is well under a millisecond, and on a shared 2-core machine one preempted
-  wake-up of this test process alone costs that much);
+- a fresh client's ping is answered within 100 ms (two pings of three);
+- the other rooms' p99 stays within 2x their p99 before the abuse (the worse of two windows,
+  plus SCHEDULING_SLACK_MS: one preempted wake-up on a shared 2-core machine costs that);
 - the limit answers the abuser with its close code and reason, counted in /metrics;
 
 and, after the abuser has gone, that the server's memory returns near its level before.
-Everything is on loopback and bounded: a few seconds a test.
+Other work on the machine can stall every process for tens or hundreds of milliseconds, so
+an abuse whose latencies fail is run again, up to ATTEMPTS times: a real stall (the server
+before these limits stalled for seconds) fails every time. Where allowed (root), the server
+and the other rooms run at a raised priority for the same reason. Everything is on loopback
+and bounded: a few seconds an attempt.
 """
 
 import asyncio
 import contextlib
 import errno
 import json
+import math
 import multiprocessing
 import os
 import queue
@@ -178,7 +182,8 @@ class OtherRooms:
         assert self.pipe.poll(seconds + 10), "the other rooms are stuck"
         samples = self.pipe.recv()
         assert isinstance(samples, list), samples  # else an error
-        assert len(samples) > 100, f"the other rooms are stuck: {len(samples)} arrivals"
+        if len(samples) < seconds * self.ROOMS / self.INTERVAL / 2:
+            return math.inf  # the rooms' own process was starved: no measure
         return statistics.quantiles(samples, n=100)[98]
 
 
@@ -308,7 +313,8 @@ def abuse(srv: Server, abuser: Callable, *args: object, settle: float) -> tuple[
             f"{after:.1f} MB 10 s later"
         )
         # Two of three pongs in time: one late pong is this machine's doing as often as not.
-        if sorted(pongs)[1] < PONG_WITHIN and during <= 2 * baseline + SCHEDULING_SLACK_MS:
+        in_time = sorted(pongs)[1] < PONG_WITHIN
+        if in_time and math.isfinite(baseline) and during <= 2 * baseline + SCHEDULING_SLACK_MS:
             metrics = srv.metrics()
             return report, {name: metrics[name] - metrics_before.get(name, 0) for name in metrics}
     raise AssertionError(
@@ -571,9 +577,14 @@ def test_file_descriptors_do_not_run_out(tmp_path: Path) -> None:
         process, results = start_abuser(open_connections, srv.url, ABUSE_SECONDS, True, 1000)
         try:
             time.sleep(1.5)
-            started = time.perf_counter()
-            assert_pong(connected)
-            assert time.perf_counter() - started < PONG_WITHIN
+            pongs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                assert_pong(connected)
+                pongs.append(time.perf_counter() - started)
+                time.sleep(0.2)
+            # two of three in time, as in the other abuse tests
+            assert sorted(pongs)[1] < PONG_WITHIN, f"pongs took {pongs} s"
             answers = report_of(process, results)
         finally:
             process.join(10)
