@@ -18,7 +18,11 @@ other load moves both. For each connection count the script prints:
 - the highest rate whose median p99 stayed under 10 ms (and under 50 ms).
 
     .venv/bin/python benchmarks/signaling.py [--connections 200 1000] [--seconds 2] [--runs 3]
-        [--servers ours plain reference]   # plain: ours without uvloop and orjson
+        [--servers ours plain redis reference]   # plain: ours without uvloop and orjson
+
+redis: two instances of ours sharing rooms through one redis-server (--redis-url), all three
+on the servers' core; the connections alternate between the instances, as a load balancer
+spreads them, so most rooms span both. Its CPU and memory are the three processes' together.
 
 Loopback only. Ours runs with --max-connections-per-ip 0 and --messages-per-second 0: every
 client here comes from 127.0.0.1, and a few connections carry a whole class's traffic.
@@ -57,7 +61,7 @@ OUR_FLAGS = [
 LOADER = r"""
 const WebSocket = require('ws');
 const readline = require('readline');
-const [url, total] = [process.argv[1], Number(process.argv[2])];
+const [urls, total] = [process.argv[1].split(','), Number(process.argv[2])];
 const clients = [];
 let latencies = [], received = 0, measuring = false;
 const pad = 'x'.repeat(60);
@@ -83,7 +87,7 @@ async function connect() {
     const opened = [];
     for (let i = 0; i < size; i++) {
       // ws offers permessage-deflate by default, as browsers do.
-      const ws = new WebSocket(url, {origin: 'http://bench.test'});
+      const ws = new WebSocket(urls[clients.length % urls.length], {origin: 'http://bench.test'});
       ws.on('message', onMessage);
       ws.on('error', e => { console.error('client error', e.message); process.exit(1); });
       clients.push({ws, topic});
@@ -162,9 +166,9 @@ def rss_mb(pid: int) -> float:
 class Loader:
     """The load generator for one server (its commands: connect, rate, close)."""
 
-    def __init__(self, url: str, connections: int) -> None:
+    def __init__(self, urls: list[str], connections: int) -> None:
         self.process = subprocess.Popen(
-            ["taskset", "-c", LOAD_CPU, "node", "-e", LOADER, url, str(connections)],
+            ["taskset", "-c", LOAD_CPU, "node", "-e", LOADER, ",".join(urls), str(connections)],
             cwd=ROOT,  # resolves `ws` from node_modules
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -190,39 +194,52 @@ class Server:
 
     def __init__(self, name: str, stack: ExitStack, ours: Path, flags: list[str]) -> None:
         self.name = name
+        self.pids: list[int] = []  # the processes whose CPU time and memory count
+        self.urls: list[str] = []  # where the load generator connects, in turn
+
+        def start(command: list[str], port: int, env: dict[str, str] | None = None) -> None:
+            process = stack.enter_context(
+                running(
+                    ["taskset", "-c", SERVER_CPU, *command],
+                    env=env or {},
+                    ready_port=port,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            self.pids.append(process.pid)  # taskset execs the server
+
         port = free_port()
         if name == "reference":
-            command, env = ["node", str(REFERENCE)], {"PORT": str(port)}
+            start(["node", str(REFERENCE)], port, {"PORT": str(port)})
+            self.urls.append(f"ws://{LOOPBACK}:{port}")
+            ports = []
+        elif name == "redis":  # two instances of ours sharing rooms through one redis-server
+            start(["redis-server", "--port", str(port), "--bind", LOOPBACK, "--save", ""], port)
+            flags = [*flags, "--redis-url", f"redis://{LOOPBACK}:{port}"]
+            ports = [free_port(), free_port()]
         else:
-            # "plain": without the optional speed-ups, as a site's preview runs it
-            python = [sys.executable, "-c", HIDE_SPEEDUPS] if name == "plain" else [sys.executable]
+            ports = [port]
+        # "plain": without the optional speed-ups, as a site's preview runs it
+        python = [sys.executable, "-c", HIDE_SPEEDUPS] if name == "plain" else [sys.executable]
+        for port in ports:
             command = [*python, str(ours), "--host", LOOPBACK, "--port", str(port)]
-            command, env = [*command, "--allowed-origin", "*", *flags], {}
-        process = stack.enter_context(
-            running(
-                ["taskset", "-c", SERVER_CPU, *command],
-                env=env,
-                ready_port=port,
-                stdout=subprocess.DEVNULL,
-            )
-        )
-        self.pid = process.pid  # taskset execs the server
-        self.url = f"ws://{LOOPBACK}:{port}"
+            start([*command, "--allowed-origin", "*", *flags], port)
+            self.urls.append(f"ws://{LOOPBACK}:{port}")
         self.loader: Loader | None = None
 
     def connect(self, connections: int) -> None:
         time.sleep(0.5)
-        self.rss_idle = rss_mb(self.pid)
-        self.loader = Loader(self.url, connections)
+        self.rss_idle = sum(map(rss_mb, self.pids))
+        self.loader = Loader(self.urls, connections)
         self.loader.ask(connect=True)
         time.sleep(1)
-        self.rss_connected = rss_mb(self.pid)
+        self.rss_connected = sum(map(rss_mb, self.pids))
         self.kb_per_connection = (self.rss_connected - self.rss_idle) * 1024 / connections
 
     def step(self, rate: int, seconds: float) -> dict:
-        user, system = cpu_seconds(self.pid)
+        user, system = map(sum, zip(*map(cpu_seconds, self.pids), strict=True))
         step = self.loader.ask(rate=rate, seconds=seconds)
-        user_after, system_after = cpu_seconds(self.pid)
+        user_after, system_after = map(sum, zip(*map(cpu_seconds, self.pids), strict=True))
         sent = max(1, step["sent"])
         step["user_us"] = (user_after - user) / sent * 1e6
         step["cpu_us"] = step["user_us"] + (system_after - system) / sent * 1e6
@@ -354,8 +371,9 @@ def main() -> None:
         "--servers",
         nargs="+",
         default=["ours", "reference"],
-        choices=["ours", "plain", "reference"],
-        help="plain: ours without its optional speed-ups (uvloop, orjson)",
+        choices=["ours", "plain", "redis", "reference"],
+        help="plain: ours without its optional speed-ups (uvloop, orjson); redis: two instances "
+        "of ours sharing rooms through Redis",
     )
     parser.add_argument("--ours", type=Path, default=OURS, help="another server.py to compare")
     parser.add_argument("--ours-flags", default=" ".join(OUR_FLAGS))
