@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 from browsers import Network, preview
 from collaboration import open_in_lab, room_prefix, text_of, trade_edits
@@ -330,6 +331,38 @@ def test_a_newcomer_on_the_other_instance_counts_in_the_answers_to_its_first_pub
                 assert receive(alice)["clients"] == 2
                 assert [receive(bob)["data"] for _ in range(2)] == [announce, answer]
             count_reaches(1, alice, topic, [])
+
+
+def test_anything_else_written_on_the_channel_breaks_nothing(
+    tmp_path: Path, redis_server: RedisServer, topic: str
+) -> None:
+    """Only the instances write on the channel; should anything else (a bug, someone with the
+    Redis password), the instances ignore what is not theirs and count right."""
+    junk = [
+        b"not json",
+        b"[]",
+        b"null\n{}",
+        b'{"from": 1}',
+        b'{"from": "x", "counts": []}',
+        b'{"from": "y", "counts": {"%s": "many"}}' % topic.encode(),
+        b'{"from": "z", "counts": {"%s": true}, "full": true}' % topic.encode(),
+        b'{"from": "w", "counts": {"%s": 2.5}}' % topic.encode(),
+        b'{"from": "v", "topic": ["unhashable"]}\n{}',
+    ]
+    with (
+        two_instances(tmp_path, redis_server.url) as (a, b),
+        client(a.url) as alice,
+        client(b.url) as bob,
+        redis.Redis.from_url(redis_server.url) as writer,
+    ):
+        subscribe(alice, topic)
+        subscribe(bob, topic)
+        count_reaches(2, alice, topic, [bob])
+        for message in junk:
+            writer.publish("y-webrtc-signaling", message)
+        assert_delivered_once(topic, alice, bob, [alice, bob], clients=2)
+        assert_delivered_once(topic, bob, alice, [alice, bob], clients=2)
+    assert a.logged("ignored a bad message from Redis") == 1  # then once every 10 s at most
 
 
 @pytest.mark.parametrize(

@@ -601,6 +601,7 @@ class Fanout:
         """Say bye, so that the others stop counting our subscribers now; stop."""
         for task in self.tasks:
             task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         if self.up:
             bye = self.message({"from": self.name, "counts": {}, "bye": True})
             try:
@@ -770,15 +771,13 @@ class Fanout:
             elif header.get("bye"):
                 self.others.pop(name, None)
             else:
-                counts = {topic: n for topic, n in header["counts"].items() if n}
                 if header.get("full") or other is None:
-                    self.others[name] = Instance(time.monotonic(), counts)
-                else:
-                    for topic, n in header["counts"].items():
-                        if n:
-                            other.counts[topic] = n
-                        else:
-                            other.counts.pop(topic, None)
+                    other = self.others[name] = Instance(time.monotonic(), {})
+                for topic, n in header["counts"].items():
+                    if type(n) is int and n > 0:  # not a bool, a float, a string
+                        other.counts[topic] = n
+                    else:
+                        other.counts.pop(topic, None)
                 if header.get("hello"):  # a new instance, or one back: tell it ours
                     self.announce()
         except (ValueError, TypeError, KeyError, AttributeError) as error:
