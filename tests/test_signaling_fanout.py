@@ -329,7 +329,10 @@ def test_a_newcomer_on_the_other_instance_counts_in_the_answers_to_its_first_pub
                 assert receive(alice) == {**announcing, "clients": 2}
                 publish(alice, topic, answer)
                 assert receive(alice)["clients"] == 2
-                assert [receive(bob)["data"] for _ in range(2)] == [announce, answer]
+                # (an instance reads Redis and its clients apart: a probe of count_reaches that
+                # alice published before bob subscribed may still reach him)
+                got = [m["data"] for m in received_until(bob, answer)]
+                assert [data for data in got if not data.startswith("probe-")] == [announce, answer]
             count_reaches(1, alice, topic, [])
 
 
@@ -437,8 +440,10 @@ def test_local_relaying_never_stops_while_redis_restarts(
         outage = range(first_unseen, sent + 1)
         redis_server.start()
         deadline = time.monotonic() + 10
-        while publish_for(0.2)[-1] != 3 or not bob_got or bob_got[-1] != sent:
+        while publish_for(0.2)[-1] != 3 or not bob_got or bob_got[-1] < outage.stop:
             assert time.monotonic() < deadline, "relaying between instances did not resume"
+        while bob_got[-1] != sent:  # what is still on its way to bob
+            bob_got.append(int(receive(bob)["data"]))
         assert max(latencies) < 0.5, f"local relaying stalled: {max(latencies):.2f} s"
         assert bob_got == sorted(set(bob_got)), "bob got a publish twice, or out of order"
         assert not [n for n in bob_got if n in outage], "sent while Redis was down"
