@@ -164,6 +164,7 @@ def instance(
         running(network.command(command), env=env, stderr=log) as process,
     ):
         network.wait_for_port(this.port, process=process)
+        network.wait_for_port(this.metrics_port, process=process)  # opens just after
         this.process = process
         yield this
     assert PASSWORD not in this.log.read_text(), "the Redis password was logged"
