@@ -16,6 +16,16 @@ def open_document(page, document, original):
     page.wait_for_text(original)
 
 
+def joins_through(link, guest, host, document, original):
+    """`guest` opens the shared link with their own name in it, then the document; an edit of
+    theirs reaches `host`'s page: they are in the same room."""
+    page = guest.open(link.replace("YOUR-NAME", guest.name))
+    open_document(page, document, original)
+    edit = marker(guest.name)
+    page.type_at_end(edit)
+    host.wait_for_text(original + edit)
+
+
 def test_a_shared_link_brings_someone_into_the_same_private_room(
     signaling, site_url, default_site, text_document, room, alice, bob
 ):
@@ -29,12 +39,7 @@ def test_a_shared_link_brings_someone_into_the_same_private_room(
     assert link.startswith(f"{site_url}/lab/index.html?")
     assert parse_qs(parts.query) == {"room": [room], "username": ["YOUR-NAME"]}
     assert parts.fragment == f"key={secret}"
-
-    b = bob.open(link.replace("YOUR-NAME", "bob"))
-    open_document(b, text_document, original)
-    edit = marker("alice")
-    a.type_at_end(edit)
-    b.wait_for_text(original + edit)
+    joins_through(link, bob, a, text_document, original)
 
 
 def test_a_new_private_room_is_unguessable_and_its_link_works(
@@ -50,12 +55,7 @@ def test_a_new_private_room_is_unguessable_and_its_link_works(
     assert re.fullmatch(r"private-[0-9a-f]{12}", query["room"][0])
     assert re.fullmatch(r"key=[0-9a-f]{32}", urlsplit(link).fragment)
     open_document(a, text_document, original)
-
-    b = bob.open(link.replace("YOUR-NAME", "bob"))
-    open_document(b, text_document, original)
-    edit = marker("bob")
-    b.type_at_end(edit)
-    a.wait_for_text(original + edit)
+    joins_through(link, bob, a, text_document, original)
 
 
 def test_retrolab_shares_its_notebook_page_from_the_file_menu(
