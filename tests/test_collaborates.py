@@ -309,6 +309,22 @@ def edit_document(page, site, document):
     return expected
 
 
+def class_opens_together(people, site_url, document, original):
+    """Everyone opens the site in a fresh room, then the document within 100 ms, as a class
+    does when told "open it now"; returns their pages once each shows it."""
+    room = f"class-{secrets.token_hex(4)}"
+    pages = [peer.open(lab_url(site_url, room=room, username=peer.name)) for peer in people]
+    for page in pages:
+        page.wait_for_file(document)
+    at = pages[0].now() + 1000
+    for i, page in enumerate(pages):
+        page.open_at(document, at + 30 * i)
+    for page in pages:
+        wait_for_document(page, document)
+        wait_for_shown(page, document, original)
+    return pages
+
+
 @pytest.mark.parametrize("document", ["notebook", "text"])
 def test_a_class_opening_one_document_together_sees_it_once(
     document, signaling, site_url, default_site, text_document, notebook_document, people
@@ -319,17 +335,7 @@ def test_a_class_opening_one_document_together_sees_it_once(
     document = notebook_document if document == "notebook" else text_document
     original = original_of(site, document)
     for _ in range(2):  # two fresh rooms
-        room = f"class-{secrets.token_hex(4)}"
-        pages = [peer.open(lab_url(site_url, room=room, username=peer.name)) for peer in people]
-        for page in pages:
-            page.wait_for_file(document)
-        # within 100 ms, as a class does when told "open it now"
-        at = pages[0].now() + 1000
-        for i, page in enumerate(pages):
-            page.open_at(document, at + 30 * i)
-        for page in pages:
-            wait_for_document(page, document)
-            wait_for_shown(page, document, original)
+        pages = class_opens_together(people, site_url, document, original)
         # What each browser saved is the document, never an empty or doubled copy of it.
         assert [as_shown(document, page.stored(document)) for page in pages] == [original] * 4
 
@@ -343,16 +349,7 @@ def test_after_a_class_opened_one_document_an_edit_reaches_everyone(
 ):
     document = notebook_document if document == "notebook" else text_document
     original = original_of(default_site, document)
-    room = f"class-{secrets.token_hex(4)}"
-    pages = [peer.open(lab_url(site_url, room=room, username=peer.name)) for peer in people]
-    for page in pages:
-        page.wait_for_file(document)
-    at = pages[0].now() + 1000
-    for i, page in enumerate(pages):
-        page.open_at(document, at + 30 * i)
-    for page in pages:
-        wait_for_document(page, document)
-        wait_for_shown(page, document, original)
+    pages = class_opens_together(people, site_url, document, original)
     expected = edit_document(pages[0], default_site, document)
     for page in pages:
         wait_for_shown(page, document, expected, MESH_TIMEOUT_MS)
