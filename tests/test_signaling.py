@@ -21,13 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from processes import LOOPBACK, free_port, running
-from sites import TEMPLATE
+from sites import REPO_ROOT, STACK
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-SERVER = TEMPLATE / "template" / "signaling" / "server.py"
+SERVER = REPO_ROOT / "template" / "signaling" / "server.py"
 ALLOWED_ORIGIN = "http://allowed.test"
 TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 
@@ -38,7 +37,7 @@ TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 @pytest.fixture(scope="session")
 def reference_server_js() -> Path:
     """y-webrtc's bin/server.js, pinned in package.json and installed by `npm ci`."""
-    server_js = TEMPLATE / "node_modules" / "y-webrtc" / "bin" / "server.js"
+    server_js = REPO_ROOT / "node_modules" / "y-webrtc" / "bin" / "server.js"
     if not server_js.is_file() or shutil.which("node") is None:
         pytest.fail(f"{server_js} or node is missing: run scripts/setup (it runs npm ci)")
     return server_js
@@ -477,9 +476,8 @@ def test_help_documents_every_setting() -> None:
 def test_the_speedups_shipped_are_the_ones_tested(tmp_path: Path) -> None:
     """requirements.txt lists the optional speed-ups (from copier.yml's stack); the tests run
     the server with them (pyproject.toml) and, as a preview does, without them."""
-    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
-    tested = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["test"]
-    assert set(stack["signaling_speedups"]) <= set(tested)
+    tested = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["dependency-groups"]["test"]
+    assert set(STACK["signaling_speedups"]) <= set(tested)
     for speedups, expected in [(True, "speed-ups: uvloop, orjson"), (False, "speed-ups: none")]:
         log = tmp_path / f"{speedups}.log"
         with (

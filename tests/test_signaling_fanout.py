@@ -34,11 +34,10 @@ from pathlib import Path
 
 import pytest
 import redis
-import yaml
 from browsers import Network, preview
 from collaboration import open_in_lab, room_prefix, text_of, trade_edits
 from processes import LOOPBACK, free_port, running, stop, wait_until
-from sites import TEMPLATE
+from sites import REPO_ROOT, STACK
 from test_signaling import (
     ALLOWED_ORIGIN,
     HIDE_SPEEDUPS,
@@ -572,10 +571,9 @@ def test_help_documents_redis_url_and_the_redis_pin_is_the_tested_one() -> None:
         check=True,
     )
     assert "--redis-url" in result.stdout and "REDIS_URL" in result.stdout
-    stack = yaml.safe_load((TEMPLATE / "copier.yml").read_text())["stack"]["default"]
-    tested = tomllib.loads((TEMPLATE / "pyproject.toml").read_text())["dependency-groups"]["test"]
-    assert stack["signaling_fanout"] in tested
-    requirements = (TEMPLATE / "template/signaling/requirements.txt.jinja").read_text()
+    tested = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["dependency-groups"]["test"]
+    assert STACK["signaling_fanout"] in tested
+    requirements = (REPO_ROOT / "template/signaling/requirements.txt.jinja").read_text()
     assert "{{ stack.signaling_fanout }}" in requirements
 
 

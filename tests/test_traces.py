@@ -8,7 +8,7 @@ import sys
 import zipfile
 
 import pytest
-from sites import TEMPLATE
+from sites import REPO_ROOT
 
 BROWSER_TESTS = """
 import pytest
@@ -58,7 +58,7 @@ def test_traces_are_kept_for_failed_browser_tests_only(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", tmp_path, tmp_path],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(TEMPLATE / "tests")},
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT / "tests")},
         capture_output=True,
         text=True,
     )

@@ -13,19 +13,19 @@ import shutil
 
 import pytest
 import yaml
-from sites import TEMPLATE, answers_of, build, run
+from sites import REPO_ROOT, answers_of, build, run
 
 # what the template ships only with the signaling server: signaling/, and the files whose names
 # are gated on signaling_server (the Render Blueprint, the image workflow), as rendered
 SIGNALING_GATE = re.compile(r"\{% if signaling_server %\}(.*?)\{% endif %\}")
 SIGNALING_FILES = {
-    SIGNALING_GATE.sub(r"\1", path.relative_to(TEMPLATE / "template").as_posix()).removesuffix(
+    SIGNALING_GATE.sub(r"\1", path.relative_to(REPO_ROOT / "template").as_posix()).removesuffix(
         ".jinja"
     )
-    for path in (TEMPLATE / "template").rglob("*")
+    for path in (REPO_ROOT / "template").rglob("*")
     if path.is_file()
     and "__pycache__" not in path.parts
-    and (path.parts[len(TEMPLATE.parts) + 1] == "signaling" or SIGNALING_GATE.search(str(path)))
+    and (path.parts[len(REPO_ROOT.parts) + 1] == "signaling" or SIGNALING_GATE.search(str(path)))
 }
 
 
@@ -47,9 +47,9 @@ def template(tmp_path):
     """This template's working tree as a git repo tagged v1.0.0."""
     repo = tmp_path / "template"
     repo.mkdir()
-    shutil.copy2(TEMPLATE / "copier.yml", repo)
+    shutil.copy2(REPO_ROOT / "copier.yml", repo)
     shutil.copytree(
-        TEMPLATE / "template", repo / "template", ignore=shutil.ignore_patterns("__pycache__")
+        REPO_ROOT / "template", repo / "template", ignore=shutil.ignore_patterns("__pycache__")
     )
     run(["git", "init", "-q"], repo)
     commit_all(repo, "template")
