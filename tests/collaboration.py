@@ -102,16 +102,44 @@ def site_url(network, build_python, default_site, site_ports, signaling_service)
     )
 
 
-@pytest.fixture(scope="session")
-def other_prefix_site(tmp_path_factory):
-    """Another site from this template: another room_prefix, as another deployment has."""
-    return render(tmp_path_factory.mktemp("other-prefix") / "site")
+# A notebook as Jupyter saved it before nbformat 4.5: its cells have no ids.
+NOTEBOOK_WITHOUT_CELL_IDS = {
+    "nbformat": 4,
+    "nbformat_minor": 2,
+    "metadata": {"kernelspec": {"name": "python", "display_name": "Python (Pyodide)"}},
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Lesson 1\n", "Run the cell."]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": ["x = 1\n", "x"],
+        },
+        {"cell_type": "markdown", "metadata": {}, "source": "Now change `x`."},
+    ],
+}
 
 
 @pytest.fixture(scope="session")
-def other_prefix_site_url(network, build_python, other_prefix_site, site_ports, signaling_service):
+def other_site(tmp_path_factory):
+    """Another deployment of this template: another room_prefix, and content of its owner's
+    own, a notebook saved before nbformat 4.5 (old-lesson.ipynb)."""
+    site = render(tmp_path_factory.mktemp("other-site") / "site")
+    notebook = json.dumps(NOTEBOOK_WITHOUT_CELL_IDS, indent=1)
+    (site / "content" / "old-lesson.ipynb").write_text(notebook, encoding="utf-8")
+    return site
+
+
+@pytest.fixture(scope="session")
+def notebook_without_cell_ids(other_site):
+    return "old-lesson.ipynb"
+
+
+@pytest.fixture(scope="session")
+def other_site_url(network, build_python, other_site, site_ports, signaling_service):
     yield from serve_preview(
-        network, build_python, other_prefix_site, site_ports["other"], signaling_service.url
+        network, build_python, other_site, site_ports["other"], signaling_service.url
     )
 
 

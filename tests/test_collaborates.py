@@ -8,6 +8,7 @@ document text.
 
 import base64
 import json
+import re
 import secrets
 import shutil
 import struct
@@ -24,6 +25,7 @@ from browsers import (
     retro_url,
 )
 from collaboration import (
+    NOTEBOOK_WITHOUT_CELL_IDS,
     alice_then_bob_on,
     alice_then_bob_on_text,
     cell_sources_of,
@@ -197,7 +199,7 @@ def test_a_handshake_lost_on_the_way_is_tried_again(
 
 
 def test_rooms_and_deployments_are_private(
-    signaling, site_url, other_prefix_site_url, default_site, text_document, room, alice, bob, carol
+    signaling, site_url, other_site_url, default_site, text_document, room, alice, bob, carol
 ):
     original = text_of(default_site, text_document)
     a = open_in_lab(alice, site_url, text_document, room)
@@ -206,7 +208,7 @@ def test_rooms_and_deployments_are_private(
     witness.wait_for_peers(1)
     witness.wait_for_text(original)
     other_room = open_in_lab(bob, site_url, text_document, room + "-other")
-    other_deployment = open_in_lab(bob, other_prefix_site_url, text_document, room)
+    other_deployment = open_in_lab(bob, other_site_url, text_document, room)
     for outsider in (other_room, other_deployment):
         outsider.wait_for_text(original)
     secret = marker("secret")
@@ -325,14 +327,26 @@ def class_opens_together(people, site_url, document, original):
     return pages
 
 
-@pytest.mark.parametrize("document", ["notebook", "text"])
-def test_a_class_opening_one_document_together_sees_it_once(
-    document, signaling, site_url, default_site, text_document, notebook_document, people
-):
+@pytest.fixture
+def served_document(request):
+    """(site, its URL, a document of it): the default site's notebook or text file, or the
+    other site's notebook saved without cell ids."""
+    fixtures = {
+        "notebook": ("default_site", "site_url", "notebook_document"),
+        "text": ("default_site", "site_url", "text_document"),
+        "notebook without cell ids": ("other_site", "other_site_url", "notebook_without_cell_ids"),
+    }[request.param]
+    return tuple(map(request.getfixturevalue, fixtures))
+
+
+CLASS_DOCUMENTS = ["notebook", "text", "notebook without cell ids"]
+
+
+@pytest.mark.parametrize("served_document", CLASS_DOCUMENTS, indirect=True)
+def test_a_class_opening_one_document_together_sees_it_once(served_document, signaling, people):
     """Four people open the same document within a few ms, in a fresh room, twice over: each
     sees it once and no browser saves a wrong copy. (Edits afterwards: the next test.)"""
-    site = default_site
-    document = notebook_document if document == "notebook" else text_document
+    site, site_url, document = served_document
     original = original_of(site, document)
     for _ in range(2):  # two fresh rooms
         pages = class_opens_together(people, site_url, document, original)
@@ -343,16 +357,33 @@ def test_a_class_opening_one_document_together_sees_it_once(
             peer.close_pages()
 
 
-@pytest.mark.parametrize("document", ["notebook", "text"])
+@pytest.mark.parametrize("served_document", CLASS_DOCUMENTS, indirect=True)
 def test_after_a_class_opened_one_document_an_edit_reaches_everyone(
-    document, signaling, site_url, default_site, text_document, notebook_document, people
+    served_document, signaling, people
 ):
-    document = notebook_document if document == "notebook" else text_document
-    original = original_of(default_site, document)
+    site, site_url, document = served_document
+    original = original_of(site, document)
     pages = class_opens_together(people, site_url, document, original)
-    expected = edit_document(pages[0], default_site, document)
+    expected = edit_document(pages[0], site, document)
     for page in pages:
         wait_for_shown(page, document, expected, MESH_TIMEOUT_MS)
+
+
+def test_a_notebook_saved_without_cell_ids_is_the_same_cells_in_every_browser(
+    signaling, other_site_url, notebook_without_cell_ids, room, alice, bob
+):
+    """JupyterLab 3.5 gives such cells random ids at each load; two browsers must load them
+    alike, or loads of one notebook by a class opening it together could not merge."""
+    document = notebook_without_cell_ids
+    a = open_in_lab(alice, other_site_url, document, room + "-alice")  # each alone
+    b = open_in_lab(bob, other_site_url, document, room + "-bob")
+    for page in (a, b):
+        page.wait_for_notebook()
+        page.wait_for_cell_sources(as_shown(document, NOTEBOOK_WITHOUT_CELL_IDS))
+    ids = a.cell_ids()
+    assert len(set(ids)) == len(NOTEBOOK_WITHOUT_CELL_IDS["cells"])
+    assert all(re.fullmatch("[a-zA-Z0-9-_]{1,64}", id) for id in ids), ids
+    assert b.cell_ids() == ids
 
 
 @pytest.mark.parametrize("document", ["notebook", "text"])

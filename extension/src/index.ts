@@ -14,6 +14,7 @@ import { IWebRtcManager } from '@jupyterlite/webrtc-docprovider';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
+import { giveNotebooksCellIds } from './cell-ids';
 import { ROOM_SECRET } from './link';
 import { IAwareness, PeopleHere } from './people';
 import { SafeLoadProvider } from './provider';
@@ -45,6 +46,10 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
         'This link\'s private room cannot be joined',
         `${error}. Ask for the link again; documents open here without collaboration.`
       );
+    }
+    if (!manager.disabled && !error) {
+      // so that every browser loads a notebook saved without cell ids as the same cells
+      giveNotebooksCellIds(app.serviceManager.contents);
     }
     const config = rtcConfiguration();
     return (options) => {

@@ -14,7 +14,7 @@ export const LOADS = 'jupyterlite-webrtc-safe-load:loads';
 
 /** How long a peer that knows of others waits for the room's content before loading the file
  * itself: briefly when its load would merge with theirs (same file, ids from the content),
- * longer when it would not (its own edited copy, or a notebook without cell ids). */
+ * longer when it would not (its own edited copy). */
 const JOIN_WAIT_MS = 2500;
 const MAX_WAIT_MS = 8000;
 /** With no signaling connection and no peer this long, the peer is on its own. */
@@ -325,7 +325,7 @@ export class SafeLoadProvider implements IDocumentProvider {
       return;
     }
     this._contentId = winner;
-    // Same visible content loaded twice (e.g. a notebook without cell ids) loses nothing.
+    // Same visible content loaded twice (loads with random ids, see loadIdOf) loses nothing.
     if (loads.get(String(mine)) !== loads.get(String(winner))) {
       void this._saveCopy(this._versionOf(mine), 'it met a different copy of this file');
     }
@@ -468,8 +468,9 @@ export class SafeLoadProvider implements IDocumentProvider {
 // ---------------------------------------------------------------- helpers
 
 /** The load id of a file: derived from its content when JupyterLab turns that content into
- * the same items on every peer; none otherwise (a notebook without stable cell ids gets new
- * random ids at each load, so its loads must not share item ids). */
+ * the same items on every peer; none otherwise (a notebook without unique cell ids would get
+ * random ones at each load, so its loads must not share item ids; cell-ids.ts gives every
+ * nbformat 4 notebook ids, so this is left to other formats). */
 export function loadIdOf(file: Contents.IModel): number | null {
   if (file.type === 'notebook') {
     const notebook = file.content;
