@@ -147,6 +147,43 @@ def private_network(workdir, playwright: Playwright | None = None):
         _ip("netns", "delete", name)
 
 
+class Laptop:
+    """A device of its own on `network`: a namespace joined to it by a link that a test can cut,
+    as a laptop's Wi-Fi drops. Browsers launched on `laptop.network` reach the site and the
+    signaling server at the same address as everyone else, through that link."""
+
+    ADDRESS, GATEWAY = "198.18.1.2", "198.18.1.1"  # another subnet of the benchmarking range
+
+    def __init__(self, network: Network, workdir, playwright: Playwright):
+        if not network.name:
+            pytest.skip("cutting one device's network needs network namespaces (root on Linux)")
+        self.name = f"{network.name}-laptop"
+        _ip("netns", "add", self.name)
+        _ip("-n", network.name, "link", "add", "wifiAP", "type", "veth", "peer", "name", "wifi0")
+        _ip("-n", network.name, "link", "set", "wifi0", "netns", self.name)
+        _ip("-n", network.name, "addr", "add", f"{self.GATEWAY}/24", "dev", "wifiAP")
+        _ip("-n", network.name, "link", "set", "wifiAP", "up")
+        _ip("-n", self.name, "link", "set", "lo", "up")
+        _ip("-n", self.name, "addr", "add", f"{self.ADDRESS}/24", "dev", "wifi0")
+        self.restore()
+        wrapper = Path(workdir) / f"chromium-in-{self.name}"
+        chromium = chromium_path(playwright)
+        wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {self.name} {chromium} "$@"\n')
+        wrapper.chmod(0o755)
+        self.network = Network(self.name, self.ADDRESS, wrapper)
+
+    def cut(self):
+        """The Wi-Fi drops: the link goes down, and packets on the way are lost."""
+        _ip("-n", self.name, "link", "set", "wifi0", "down")
+
+    def restore(self):
+        _ip("-n", self.name, "link", "set", "wifi0", "up")
+        _ip("-n", self.name, "route", "replace", "default", "via", self.GATEWAY, "dev", "wifi0")
+
+    def remove(self):
+        _ip("netns", "delete", self.name)  # and with it the link
+
+
 def _preview_ready_marker():
     """What a site's preview.py prints once it serves (read from the template's preview.py)."""
     spec = importlib.util.spec_from_file_location("preview", REPO_ROOT / "template" / "preview.py")
@@ -424,6 +461,13 @@ class LitePage:
 
     def wait_for_cell_sources(self, expected, timeout=SYNC_TIMEOUT_MS):
         self._wait_until_equal(CELL_SOURCES_JS, expected, timeout)
+
+    def cell_ids(self):
+        """The ids of the open notebook's cells, as JupyterLab's model has them."""
+        return self.page.evaluate(
+            """() => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
+                return Array.from({length: cells.length}, (_, i) => cells.get(i).id); }"""
+        )
 
     def add_output(self, index, output):
         """Add an output to cell `index` of the open notebook, as a kernel would."""
