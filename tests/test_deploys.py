@@ -1,5 +1,6 @@
 """The Pages workflow's own steps, read from a rendered deploy.yml and run here: the SIGNALING_URLS
-variable reaches the built site or is refused with the fix; a Pages source other than GitHub
+variable reaches the built site or is refused with the fix; a site whose signaling is only
+local builds with a warning that says how to fix it; a Pages source other than GitHub
 Actions stops the deploy with the setting to change; the build environment is cached under a key
 that every pin changes."""
 
@@ -13,7 +14,7 @@ from sites import STACK, activated, build_env, environment, pip_requirements
 from test_refuses import BAD_ANSWERS
 
 WORKFLOW = ".github/workflows/deploy.yml"
-SIGNALING_STEP = "Use the signaling servers of the SIGNALING_URLS variable"
+SIGNALING_STEP = "Choose the signaling servers (the SIGNALING_URLS variable, else the answer)"
 BUILD_STEP = "Build the site"
 PAGES_STEP = "Check the Pages source"
 VARIABLE_SETTING = "Settings → Secrets and variables → Actions → Variables → SIGNALING_URLS"
@@ -93,6 +94,42 @@ def test_without_the_variable_the_answer_stays(site):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SIGNALING_URLS is not set" in done.stdout
     assert (site / "jupyter-lite.json").read_bytes() == before
+
+
+def local_only_warning(done):
+    """The build's warning that visitors cannot meet (GitHub shows it on the run), or None."""
+    warnings = [line for line in done.stdout.splitlines() if line.startswith("::warning ")]
+    assert len(warnings) <= 1, warnings
+    return warnings[0] if warnings else None
+
+
+@pytest.mark.parametrize(
+    ("answer", "variable", "warned"),
+    [
+        (["ws://localhost:4444"], "", True),
+        (["ws://localhost:4444"], '["ws://127.0.0.1:4444"]', True),
+        (["ws://localhost:4444"], '["wss://a.example.org"]', False),
+        (["wss://a.example.org"], "", False),
+        (["ws://localhost:4444", "wss://a.example.org"], "", False),
+    ],
+    ids=["local answer", "local variable", "public variable", "public answer", "one public"],
+)
+def test_a_site_only_local_signaling_builds_with_a_warning_that_says_the_fix(
+    site, answer, variable, warned
+):
+    config = json.loads((site / "jupyter-lite.json").read_text())
+    config["jupyter-config-data"]["fullWebRtcSignalingUrls"] = answer
+    (site / "jupyter-lite.json").write_text(json.dumps(config))
+    done = run_step(site, "build", SIGNALING_STEP, with_variable(site, variable))
+    assert done.returncode == 0, done.stdout + done.stderr
+    warning = local_only_warning(done)
+    assert (warning is not None) == warned, done.stdout
+    if warned:
+        assert "Collaboration will not work on the published site" in warning
+        assert "localhost" in warning or "127.0.0.1" in warning  # what it has now
+        assert VARIABLE_SETTING in warning  # and where to fix it
+        assert '"Set the signaling server"' in warning
+        assert "## Set the signaling server" in (site / "README.md").read_text()
 
 
 # The copier question's refusals (tests/test_refuses.py), given as the variable's text, and two
