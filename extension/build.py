@@ -60,9 +60,11 @@ def stage():
 
 def build(out: Path):
     stage()
-    subprocess.run(
-        ["npm", "run", "--silent", "build"], cwd=STAGE, check=True, stdout=subprocess.DEVNULL
+    done = subprocess.run(
+        ["npm", "run", "--silent", "build"], cwd=STAGE, capture_output=True, text=True
     )
+    if done.returncode:  # tsc and webpack say what is wrong on stdout
+        sys.exit(f"npm run build failed:\n{done.stdout}{done.stderr}")
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(STAGE / "dist", out)
 

@@ -246,9 +246,11 @@ def launch_peer(playwright: Playwright, network: Network, secure_origins=()) -> 
 
 
 def lab_url(site_url, *, room, username, path=None):
-    """JupyterLab of the site; with `path`, that document opens (then the address drops `path`)."""
+    """JupyterLab of the site; with `path`, that document opens (then the address drops `path`).
+    `username` None: a link that names nobody (the page asks for a name unless one is saved)."""
     query = {"path": path} if path else {}
-    return f"{site_url}/lab/index.html?{urlencode({**query, 'room': room, 'username': username})}"
+    name = {"username": username} if username is not None else {}
+    return f"{site_url}/lab/index.html?{urlencode({**query, 'room': room, **name})}"
 
 
 def retro_url(site_url, path, *, room, username):
@@ -370,6 +372,20 @@ class LitePage:
         with self.page.expect_navigation():
             self.page.get_by_role("button", name="New private room").click()
 
+    # -- the extension's "Your name" dialog: asked once when neither link nor browser has one
+    def give_name(self, name):
+        """Answer the "Your name" dialog (typed, then Enter) and wait until it is gone."""
+        dialog = self.page.locator(".jp-Dialog", has_text="Your name")
+        dialog.get_by_label("Your name").fill(name)
+        dialog.get_by_label("Your name").press("Enter")
+        expect(dialog).to_have_count(0)
+
+    def change_name(self, name):
+        """File → Change your name…, then give it."""
+        self.page.get_by_role("menuitem", name="File").click()
+        self.page.get_by_role("menuitem", name="Change your name…").click()
+        self.give_name(name)
+
     # -- the extension's "who is here" item of the document toolbar
     def wait_for_people_here(self, names, timeout=SYNC_TIMEOUT_MS):
         """Wait until the open document's toolbar lists exactly these names."""
@@ -379,6 +395,13 @@ class LitePage:
                 .map(person => person.dataset.name).sort()) === JSON.stringify(names)""",
             arg=sorted(names),
             timeout=timeout,
+        )
+
+    def people_here(self):
+        return self.page.evaluate(
+            """() => [...document.querySelectorAll(
+                '.jp-Document:not(.lm-mod-hidden) .jp-webrtc-safe-load-person')]
+                .map(person => person.dataset.name)"""
         )
 
     def leave(self):

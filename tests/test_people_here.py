@@ -1,7 +1,12 @@
 """Who is here: the document's toolbar lists the people who have it open in the room, with
-their names and colours, as they join and leave."""
+their names and colours, as they join and leave. Someone whose link gives no name is asked for
+one once; it is kept in their browser, and a new one shows at once."""
 
+import re
+
+from browsers import lab_url
 from collaboration import open_in_lab, text_of
+from processes import wait_until
 
 
 def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(
@@ -20,3 +25,35 @@ def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(
     c.leave()
     for page in (a, b):
         page.wait_for_people_here(["alice", "bob"])
+
+
+def test_someone_without_a_name_is_asked_once_and_everyone_sees_it(
+    signaling, site_url, default_site, text_document, room, alice, bob, carol
+):
+    original = text_of(default_site, text_document)
+    a = open_in_lab(alice, site_url, text_document, room)
+    a.wait_for_text(original)
+    link = lab_url(site_url, room=room, username=None)  # as the Share dialog gives it
+
+    b = bob.open(link)
+    b.give_name("Bob Marley")
+    b.open_from_file_browser(text_document)
+    a.wait_for_people_here(["alice", "Bob Marley"])
+    c = carol.open(link)
+    c.page.locator(".jp-Dialog", has_text="Your name").get_by_role("button", name="Skip").click()
+    c.open_from_file_browser(text_document)
+    c.wait_for_text(original)
+    wait_until(lambda: len(c.people_here()) == 3)
+    names = [name for name in c.people_here() if name not in ("alice", "Bob Marley")]
+    assert len(names) == 1 and re.fullmatch("Anonymous .+", names[0]), c.people_here()
+
+    for page in (b, c):  # the next visit: the same name, and no question
+        page.go_to(link)
+        page.open_from_file_browser(text_document)
+        page.wait_for_text(original)
+        assert page.dialogs() == []
+    a.wait_for_people_here(["alice", "Bob Marley", names[0]])
+
+    b.change_name("Robert")  # with the document open
+    for page in (a, b, c):
+        page.wait_for_people_here(["alice", "Robert", names[0]])

@@ -1,6 +1,7 @@
 """A room's link is one click away ("Share" in the status bar, or "Share this room…" in the
-File menu and the command palette): copied, it brings another person into the same room; "New
-private room" opens the site in a room nobody can guess, with a secret."""
+File menu and the command palette): copied, it brings another person into the same room, under
+the name they give; "New private room" opens the site in a room nobody can guess, with a
+secret."""
 
 import re
 import secrets
@@ -17,13 +18,16 @@ def open_document(page, document, original):
 
 
 def joins_through(link, guest, host, document, original):
-    """`guest` opens the shared link with their own name in it, then the document; an edit of
-    theirs reaches `host`'s page: they are in the same room."""
-    page = guest.open(link.replace("YOUR-NAME", guest.name))
+    """`guest` opens the shared link, which names nobody, gives their name when asked, then
+    opens the document; an edit of theirs reaches `host`'s page (Alice's), which lists them
+    under that name: they are in the same room."""
+    page = guest.open(link)
+    page.give_name(guest.name)
     open_document(page, document, original)
     edit = marker(guest.name)
     page.type_at_end(edit)
     host.wait_for_text(original + edit)
+    host.wait_for_people_here(["alice", guest.name])
 
 
 def test_a_shared_link_brings_someone_into_the_same_private_room(
@@ -37,7 +41,7 @@ def test_a_shared_link_brings_someone_into_the_same_private_room(
     link = a.share_link()
     parts = urlsplit(link)
     assert link.startswith(f"{site_url}/lab/index.html?")
-    assert parse_qs(parts.query) == {"room": [room], "username": ["YOUR-NAME"]}
+    assert parse_qs(parts.query) == {"room": [room]}  # not alice's name: nobody's
     assert parts.fragment == f"key={secret}"
     joins_through(link, bob, a, text_document, original)
 
@@ -69,8 +73,10 @@ def test_retrolab_shares_its_notebook_page_from_the_file_menu(
     link = a.page.get_by_label("Link to this room").input_value()
     query = parse_qs(urlsplit(link).query)
     assert link.startswith(f"{site_url}/retro/notebooks/index.html?")
-    assert query == {"path": [notebook_document], "room": [room], "username": ["YOUR-NAME"]}
+    assert query == {"path": [notebook_document], "room": [room]}
 
-    b = open_notebook(bob, link.replace("YOUR-NAME", "bob"))
+    b = bob.open(link)
+    b.give_name("bob")
+    b.wait_for_notebook()
     b.wait_for_cell_sources(original)
     b.wait_for_people_here(["alice", "bob"])

@@ -1,7 +1,8 @@
 // Replaces the document provider factory of jupyterlab-webrtc-docprovider (whose `:factory`
 // plugin the site disables) and keeps the rest of that extension in charge: settings, URL
 // parameters, room id, signaling URLs and the status items all come from its IWebRtcManager.
-// This extension adds private rooms (the link's `#key=`) and the site's ICE servers.
+// This extension adds private rooms (the link's `#key=`), the site's ICE servers, a Share
+// dialog, the list of who is here, and asks people without a name for one.
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
@@ -9,13 +10,15 @@ import { PageConfig } from '@jupyterlab/coreutils';
 import { IDocumentProviderFactory, ProviderMock } from '@jupyterlab/docprovider';
 import { DocumentRegistry, IDocumentWidget } from '@jupyterlab/docregistry';
 import { IMainMenu } from '@jupyterlab/mainmenu';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { IWebRtcManager } from '@jupyterlite/webrtc-docprovider';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { giveNotebooksCellIds } from './cell-ids';
-import { ROOM_SECRET } from './link';
+import { NAME_IN_LINK, ROOM_SECRET } from './link';
+import { askForName, hasName } from './name';
 import { IAwareness, PeopleHere } from './people';
 import { SafeLoadProvider } from './provider';
 import { shareRoom } from './share';
@@ -61,8 +64,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
         room: manager.fullRoomId,
         secret,
         rtcConfiguration: config,
-        username: manager.username,
-        usercolor: manager.usercolor,
+        user: manager,
         signalingUrls: manager.signalingUrls,
         contents: app.serviceManager.contents,
         onPeerCount: (count) => {
@@ -95,7 +97,7 @@ const share: JupyterFrontEndPlugin<void> = {
       label: 'Share this room…',
       caption: 'The link to this room, to copy; or a new private room',
       execute: () =>
-        shareRoom({ name: manager.roomName, secret: ROOM_SECRET.secret }, manager.username),
+        shareRoom({ name: manager.roomName, secret: ROOM_SECRET.secret }),
     });
     palette?.addItem({ command: SHARE_COMMAND, category: 'Collaboration' });
     mainMenu?.fileMenu.addGroup([{ command: SHARE_COMMAND }], 100);
@@ -140,4 +142,41 @@ const people: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [factory, share, people];
+/** The command that asks for the person's name. */
+export const NAME_COMMAND = 'jupyterlite-webrtc-safe-load:name';
+
+const name: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlite-webrtc-safe-load:name',
+  autoStart: true,
+  requires: [IWebRtcManager, ISettingRegistry],
+  optional: [ICommandPalette, IMainMenu],
+  activate: (
+    app: JupyterFrontEnd,
+    manager: IWebRtcManager,
+    registry: ISettingRegistry,
+    palette: ICommandPalette | null,
+    mainMenu: IMainMenu | null
+  ): void => {
+    if (manager.disabled || ROOM_SECRET.error) {
+      return;
+    }
+    app.commands.addCommand(NAME_COMMAND, {
+      label: 'Change your name…',
+      caption: NAME_IN_LINK
+        ? 'Your name comes from the link (username=...)'
+        : 'The name others see next to your cursor and in who is here',
+      // a name in the link wins over the saved one (upstream's order)
+      isEnabled: () => !NAME_IN_LINK,
+      execute: () => askForName(manager, registry),
+    });
+    palette?.addItem({ command: NAME_COMMAND, category: 'Collaboration' });
+    mainMenu?.fileMenu.addGroup([{ command: NAME_COMMAND }], 101);
+    void app.restored.then(async () => {
+      if (!(await hasName(registry, NAME_IN_LINK))) {
+        await askForName(manager, registry);
+      }
+    });
+  },
+};
+
+export default [factory, share, people, name];

@@ -1,9 +1,13 @@
-// What the page's link says about its room, beyond upstream's `?room=`: a private room's
-// secret, `#key=SECRET`. A fragment is never sent to the web host or to the signaling server.
+// What the page's link says, beyond what upstream reads from it (`?room=`): a private room's
+// secret, `#key=SECRET`, and whether it names the person. A fragment is never sent to the web
+// host or to the signaling server.
 
 /** The link's fragment, read when this module loads: JupyterLab 3.5 drops it from the address
  * during start-up (`lab/index.html?room=r#key=s` reads `lab/index.html?room=r` once loaded). */
 const FRAGMENT = window.location.hash;
+
+/** Whether the link gives the person's name (`?username=`, which upstream then uses). */
+export const NAME_IN_LINK = !!new URLSearchParams(window.location.search).get('username')?.trim();
 
 export interface IRoomSecret {
   /** y-webrtc's password: it encrypts what goes through signaling, and only peers with the

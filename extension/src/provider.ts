@@ -6,6 +6,7 @@ import { PageConfig, PathExt, URLExt } from '@jupyterlab/coreutils';
 import { IDocumentProvider, IDocumentProviderFactory } from '@jupyterlab/docprovider';
 import { Contents } from '@jupyterlab/services';
 import { YFile, YNotebook } from '@jupyterlab/shared-models';
+import { IWebRtcManager } from '@jupyterlite/webrtc-docprovider';
 import { WebrtcProvider } from 'y-webrtc';
 import * as Y from 'yjs';
 
@@ -33,8 +34,8 @@ export namespace SafeLoadProvider {
     secret: string | null;
     /** of every peer connection; undefined: simple-peer's default */
     rtcConfiguration: RTCConfiguration | undefined;
-    username: string;
-    usercolor: string;
+    /** who this is: a name and colour, which may change while the document is open */
+    user: Pick<IWebRtcManager, 'username' | 'usercolor' | 'stateChanged'>;
     signalingUrls: string[];
     contents: Contents.IManager;
     onPeerCount: (count: number) => void;
@@ -59,12 +60,9 @@ export class SafeLoadProvider implements IDocumentProvider {
     this._ydoc.on('update', this._sendToRoom);
     this._wire.on('update', this._receiveFromRoom);
 
-    // Who this is, for the cursors others see (the settings' colour is hex without '#').
     const awareness = ymodel.awareness;
-    awareness.setLocalStateField('user', {
-      name: options.username,
-      color: `#${options.usercolor}`,
-    });
+    this._showUser();
+    options.user.stateChanged.connect(this._showUser, this);
     // y-webrtc announces (and on leaving removes) the awareness state of `doc.clientID`: seen
     // from y-webrtc, the wire has the awareness' id. (Giving the wire that id for real would
     // make Yjs change it: the id's items come to the wire from the document.)
@@ -169,6 +167,7 @@ export class SafeLoadProvider implements IDocumentProvider {
   }
 
   destroy(): void {
+    this.options.user.stateChanged.disconnect(this._showUser, this);
     for (const conn of this._webrtc.signalingConns) {
       conn.off('message', this._countSubscribers);
       conn.off('disconnect', this._check);
@@ -179,6 +178,17 @@ export class SafeLoadProvider implements IDocumentProvider {
     this._wire.destroy();
     window.clearTimeout(this._timer);
     window.clearInterval(this._watchdog);
+  }
+
+  /** Who this is, for the cursors and the list of who is here that others see (the settings'
+   * colour is hex without '#'); again whenever the name or colour changes. */
+  private _showUser(): void {
+    const { username, usercolor } = this.options.user;
+    const awareness = this.options.ymodel.awareness;
+    const shown = awareness.getLocalState()?.user;
+    if (shown?.name !== username || shown?.color !== `#${usercolor}`) {
+      awareness.setLocalStateField('user', { name: username, color: `#${usercolor}` });
+    }
   }
 
   /** y-webrtc keeps a connection that never opens (a handshake lost on the way, or one that a

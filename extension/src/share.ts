@@ -9,15 +9,15 @@ export interface IRoom {
   secret: string | null;
 }
 
-/** Replaced by each person with their own name. */
-export const NAME_PLACEHOLDER = 'YOUR-NAME';
-
 /** A link to `room` made from the page's own address, so that it works on any host and base
- * path (and keeps the document a RetroLab page shows). */
-export function roomLink(page: string, room: IRoom, username = NAME_PLACEHOLDER): string {
+ * path (and keeps the document a RetroLab page shows). It names nobody, unless `keepName`
+ * (this person's own page): each person who opens it has their saved name or is asked. */
+export function roomLink(page: string, room: IRoom, keepName = false): string {
   const url = new URL(page);
   url.searchParams.set('room', room.name);
-  url.searchParams.set('username', username);
+  if (!keepName) {
+    url.searchParams.delete('username');
+  }
   url.hash = room.secret === null ? '' : `key=${encodeURIComponent(room.secret)}`;
   return url.toString();
 }
@@ -32,16 +32,16 @@ export function newPrivateRoom(): IRoom {
 }
 
 /** The dialog: the link (selectable), Copy, New private room. */
-export async function shareRoom(room: IRoom, username: string): Promise<void> {
+export async function shareRoom(room: IRoom): Promise<void> {
   const link = roomLink(window.location.href, room);
   const body = new Widget();
   body.addClass('jp-webrtc-safe-load-share');
   const text = document.createElement('p');
   text.textContent =
     room.secret === null
-      ? 'Anyone with this link joins the room. Each person puts their own name in it.'
-      : 'A private room: only people with this link (its secret after "#") can join. ' +
-        'Each person puts their own name in it.';
+      ? 'Anyone with this link joins the room, under their own name.'
+      : 'A private room: only people with this link (its secret after "#") can join, ' +
+        'each under their own name.';
   const input = document.createElement('input');
   input.readOnly = true;
   input.value = link;
@@ -60,6 +60,6 @@ export async function shareRoom(room: IRoom, username: string): Promise<void> {
   if (result.button.label === 'Copy link') {
     Clipboard.copyToSystem(link);
   } else if (result.button.label === 'New private room') {
-    window.location.assign(roomLink(window.location.href, newPrivateRoom(), username));
+    window.location.assign(roomLink(window.location.href, newPrivateRoom(), true));
   }
 }

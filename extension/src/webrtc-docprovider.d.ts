@@ -3,11 +3,13 @@
 // it from there (package.json, sharedPackages).
 declare module '@jupyterlite/webrtc-docprovider' {
   import { Token } from '@lumino/coreutils';
+  import { ISignal } from '@lumino/signaling';
 
   export interface IWebRtcManager {
     readonly disabled: boolean;
     /** the room's name, from ?room= or the settings */
     readonly roomName: string;
+    /** from ?username=, else the settings' `username`, else a random "Anonymous ..." */
     readonly username: string;
     readonly usercolor: string;
     readonly signalingUrls: string[];
@@ -15,6 +17,8 @@ declare module '@jupyterlite/webrtc-docprovider' {
     readonly fullRoomId: string;
     /** shown by its status items */
     peerCount: number;
+    /** emitted when its settings change (a new name, for one) */
+    readonly stateChanged: ISignal<IWebRtcManager, void>;
   }
 
   export const IWebRtcManager: Token<IWebRtcManager>;
