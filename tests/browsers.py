@@ -158,6 +158,7 @@ class Laptop:
         if not network.name:
             pytest.skip("cutting one device's network needs network namespaces (root on Linux)")
         self.name = f"{network.name}-laptop"
+        self.site_network = network.name
         _ip("netns", "add", self.name)
         _ip("-n", network.name, "link", "add", "wifiAP", "type", "veth", "peer", "name", "wifi0")
         _ip("-n", network.name, "link", "set", "wifi0", "netns", self.name)
@@ -181,7 +182,10 @@ class Laptop:
         _ip("-n", self.name, "route", "replace", "default", "via", self.GATEWAY, "dev", "wifi0")
 
     def remove(self):
-        _ip("netns", "delete", self.name)  # and with it the link
+        # The link first: a namespace goes away only once nothing holds it any more, and until
+        # then its end of the link would keep the next laptop's from being made.
+        _ip("-n", self.site_network, "link", "delete", "wifiAP")
+        _ip("netns", "delete", self.name)
 
 
 def _preview_ready_marker():
@@ -271,11 +275,14 @@ class Peer:
     def open(self, url):
         context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         self._contexts.append(context)
-        page = context.new_page()
+        return self.open_another_tab(url)
+
+    def open_another_tab(self, url):
+        """A page beside the last one opened: same profile, same browser storage."""
+        page = self._contexts[-1].new_page()
         page.set_default_timeout(APP_TIMEOUT_MS)
-        lite = LitePage(page)
         page.goto(url)
-        return lite
+        return LitePage(page)
 
     def close_pages(self):
         for context in self._contexts:

@@ -134,6 +134,25 @@ def test_late_joiner_gets_unsaved_edits(
     c.wait_for_text(original + unsaved)
 
 
+def test_one_person_in_two_tabs_and_another_person_edit_one_document(
+    signaling, site_url, default_site, text_document, room, alice, bob
+):
+    """Someone who opens the link twice (two tabs, one browser storage): both tabs and the
+    other person show one copy of the document, and every edit."""
+    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
+    tab = alice.open_another_tab(lab_url(site_url, room=room, username="alice"))
+    tab.open_from_file_browser(text_document)
+    tab.wait_for_text_editor()
+    tab.wait_for_text(original)
+    edits = ""
+    for page in (b, tab, a):
+        edit = marker("edit")
+        page.type_at_end(edit)
+        edits += edit
+        for other in (a, b, tab):
+            other.wait_for_text(original + edits)
+
+
 @pytest.mark.parametrize("up", [True, False], ids=["signaling up", "signaling down"])
 def test_alone_editing_and_saving_work(
     up, signaling, site_url, default_site, text_document, room, alice
