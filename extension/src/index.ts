@@ -171,11 +171,14 @@ const name: JupyterFrontEndPlugin<void> = {
     });
     palette?.addItem({ command: NAME_COMMAND, category: 'Collaboration' });
     mainMenu?.fileMenu.addGroup([{ command: NAME_COMMAND }], 101);
-    void app.restored.then(async () => {
-      if (!(await hasName(registry, NAME_IN_LINK))) {
-        await askForName(manager, registry);
-      }
-    });
+    void app.restored
+      .then(async () => {
+        if (!(await hasName(registry, NAME_IN_LINK))) {
+          await askForName(manager, registry);
+        }
+      })
+      // e.g. a browser that cannot store settings: the person keeps upstream's random name
+      .catch((reason) => console.warn('Your name could not be saved', reason));
   },
 };
 
