@@ -1,6 +1,8 @@
 """A bad answer fails the copy with a message that names the question and says how to fix it,
 and nothing is written."""
 
+import json
+
 import pytest
 from sites import render
 
@@ -43,7 +45,19 @@ BAD_ANSWERS = [
 ]
 
 
-@pytest.mark.parametrize(("answers", "question", "fix"), BAD_ANSWERS)
+def given(answers):
+    """A test id that shows the answers: repo_name="my notes" (a long one by its length)."""
+
+    def shown(value):
+        text = json.dumps(value)
+        return text if len(text) <= 80 else f"{text[:12]}...({len(text)} characters)"
+
+    return " ".join(f"{question}={shown(value)}" for question, value in answers.items())
+
+
+@pytest.mark.parametrize(
+    ("answers", "question", "fix"), BAD_ANSWERS, ids=[given(answers) for answers, *_ in BAD_ANSWERS]
+)
 def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, answers, question, fix):
     dest = tmp_path / "site"
     with pytest.raises(ValueError) as refusal:
@@ -69,6 +83,7 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path, answers, questio
         {"ice_servers": [{"urls": ["stun:a.example", "turns:b.example:443?transport=tcp"]}]},
         {"ice_servers": [{"urls": "turn:a.example", "username": "u", "credential": "p"}]},
     ],
+    ids=given,
 )
 def test_edge_answers_are_accepted(tmp_path, answers):
     render(tmp_path / "site", **answers)
