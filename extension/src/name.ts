@@ -9,6 +9,8 @@ import { Widget } from '@lumino/widgets';
 
 /** jupyterlab-webrtc-docprovider's settings, which hold `username`. */
 const UPSTREAM_SETTINGS = '@jupyterlite/webrtc-docprovider:plugin';
+/** Longer names would crowd every document's list of who is here. */
+export const MAX_NAME_LENGTH = 40;
 
 /** A text field for the name, with the current one as a hint. */
 class NameField extends Widget implements Dialog.IBodyWidget<string> {
@@ -19,13 +21,14 @@ class NameField extends Widget implements Dialog.IBodyWidget<string> {
       'Shown next to your cursor, and in the list of who is here, to the people you edit ' +
       'with. Saved in this browser.';
     this._input.placeholder = current;
+    this._input.maxLength = MAX_NAME_LENGTH;
     this._input.setAttribute('aria-label', 'Your name');
     this._input.style.width = '100%';
     this.node.append(text, this._input);
   }
 
   getValue(): string {
-    return this._input.value.trim();
+    return this._input.value.trim().slice(0, MAX_NAME_LENGTH).trim();
   }
 
   protected onAfterAttach(): void {
