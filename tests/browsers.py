@@ -160,13 +160,19 @@ class Laptop:
         self.name = f"{network.name}-laptop"
         self.site_network = network.name
         _ip("netns", "add", self.name)
-        _ip("-n", network.name, "link", "add", "wifiAP", "type", "veth", "peer", "name", "wifi0")
-        _ip("-n", network.name, "link", "set", "wifi0", "netns", self.name)
-        _ip("-n", network.name, "addr", "add", f"{self.GATEWAY}/24", "dev", "wifiAP")
-        _ip("-n", network.name, "link", "set", "wifiAP", "up")
-        _ip("-n", self.name, "link", "set", "lo", "up")
-        _ip("-n", self.name, "addr", "add", f"{self.ADDRESS}/24", "dev", "wifi0")
-        self.restore()
+        try:
+            _ip(
+                "-n", network.name, "link", "add", "wifiAP", "type", "veth", "peer", "name", "wifi0"
+            )
+            _ip("-n", network.name, "link", "set", "wifi0", "netns", self.name)
+            _ip("-n", network.name, "addr", "add", f"{self.GATEWAY}/24", "dev", "wifiAP")
+            _ip("-n", network.name, "link", "set", "wifiAP", "up")
+            _ip("-n", self.name, "link", "set", "lo", "up")
+            _ip("-n", self.name, "addr", "add", f"{self.ADDRESS}/24", "dev", "wifi0")
+            self.restore()
+        except BaseException:
+            self.remove()  # a half-made laptop would be in the way of the next one
+            raise
         wrapper = Path(workdir) / f"chromium-in-{self.name}"
         chromium = chromium_path(playwright)
         wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {self.name} {chromium} "$@"\n')
@@ -184,7 +190,9 @@ class Laptop:
     def remove(self):
         # The link first: a namespace goes away only once nothing holds it any more, and until
         # then its end of the link would keep the next laptop's from being made.
-        _ip("-n", self.site_network, "link", "delete", "wifiAP")
+        subprocess.run(  # not there if making it failed first
+            ["ip", "-n", self.site_network, "link", "delete", "wifiAP"], capture_output=True
+        )
         _ip("netns", "delete", self.name)
 
 
