@@ -302,6 +302,9 @@ class Peer:
 CELL_SOURCES_JS = """() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')]
     .map(cell => cell.querySelector('.CodeMirror').CodeMirror.getValue())"""
 EDITOR_TEXT_JS = "() => document.querySelector('.jp-FileEditor .CodeMirror').CodeMirror.getValue()"
+PEOPLE_HERE_JS = """() => [...document.querySelectorAll(
+    '.jp-Document:not(.lm-mod-hidden) .jp-webrtc-safe-load-person')]
+    .map(person => person.dataset.name).sort()"""
 # For failure reports: what the current document's provider (extension/src/provider.ts) knows.
 PROVIDER_STATE_JS = """() => {
     const provider = window.jupyterapp.shell.currentWidget?.context?._provider;
@@ -404,20 +407,11 @@ class LitePage:
     # -- the extension's "who is here" item of the document toolbar
     def wait_for_people_here(self, names, timeout=SYNC_TIMEOUT_MS):
         """Wait until the open document's toolbar lists exactly these names."""
-        self.page.wait_for_function(
-            """names => JSON.stringify([...document.querySelectorAll(
-                    '.jp-Document:not(.lm-mod-hidden) .jp-webrtc-safe-load-person')]
-                .map(person => person.dataset.name).sort()) === JSON.stringify(names)""",
-            arg=sorted(names),
-            timeout=timeout,
-        )
+        self._wait_until_equal(PEOPLE_HERE_JS, sorted(names), timeout)
 
     def people_here(self):
-        return self.page.evaluate(
-            """() => [...document.querySelectorAll(
-                '.jp-Document:not(.lm-mod-hidden) .jp-webrtc-safe-load-person')]
-                .map(person => person.dataset.name)"""
-        )
+        """The names the open document's toolbar lists, sorted."""
+        return self.page.evaluate(PEOPLE_HERE_JS)
 
     def leave(self):
         """Close the page as a person closes the tab (the page says goodbye to the room)."""

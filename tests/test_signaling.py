@@ -431,15 +431,17 @@ def test_a_signal_closes_connections_and_exits_0(signum: signal.Signals) -> None
         assert process.wait(TIMEOUT) == 0
 
 
-def test_help_documents_every_setting() -> None:
+def server_help() -> str:
+    """What `server.py --help` prints (it must succeed)."""
     result = subprocess.run(
-        [sys.executable, SERVER, "--help"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
+        [sys.executable, SERVER, "--help"], capture_output=True, text=True, timeout=TIMEOUT
     )
-    assert result.returncode == 0
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_help_documents_every_setting() -> None:
+    help_text = server_help()
     for setting in (
         "--host",
         "SIGNALING_HOST",
@@ -470,7 +472,7 @@ def test_help_documents_every_setting() -> None:
             for form in (f"--{name} ", name.upper().replace("-", "_"))
         ),
     ):
-        assert setting in result.stdout
+        assert setting in help_text
 
 
 def test_the_speedups_shipped_are_the_ones_tested(tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ from test_signaling import (
     our_command,
     receive,
     send,
+    server_help,
     subscribe,
 )
 from websockets.frames import Frame, Opcode
@@ -178,6 +179,22 @@ def two_instances(tmp_path: Path, redis_url: str, **kwargs) -> Iterator[tuple[In
     ):
         wait_until(lambda: a.reaches_redis() and b.reaches_redis(), timeout=TIMEOUT)
         yield a, b
+
+
+@contextlib.contextmanager
+def three_on_two_instances(tmp_path: Path, redis_url: str, topic: str, **kwargs) -> Iterator:
+    """Instances a and b; alice and carol on a, bob on b, all subscribed to `topic`, once a
+    publish of alice's counts all three: yields (a, b, alice, carol, bob)."""
+    with (
+        two_instances(tmp_path, redis_url, **kwargs) as (a, b),
+        client(a.url) as alice,
+        client(a.url) as carol,
+        client(b.url) as bob,
+    ):
+        for subscriber in (alice, carol, bob):
+            subscribe(subscriber, topic)
+        count_reaches(3, alice, topic, [carol, bob])
+        yield a, b, alice, carol, bob
 
 
 @pytest.fixture
@@ -400,15 +417,13 @@ def test_local_relaying_never_stops_while_redis_restarts(
 ) -> None:
     """Alice publishes every 20 ms all along: carol, on her instance, gets each at once, with
     Redis up, down and up again; bob, on the other, gets them again once Redis is back."""
-    with (
-        two_instances(tmp_path, redis_server.url) as (a, b),
-        client(a.url) as alice,
-        client(a.url) as carol,
-        client(b.url) as bob,
+    with three_on_two_instances(tmp_path, redis_server.url, topic) as (
+        a,
+        b,
+        alice,
+        carol,
+        bob,
     ):
-        for subscriber in (alice, carol, bob):
-            subscribe(subscriber, topic)
-        count_reaches(3, alice, topic, [carol, bob])
         sent, latencies, bob_got = 0, [], []
 
         def publish_for(seconds: float) -> list[int]:
@@ -462,15 +477,13 @@ def test_a_redis_that_hangs_is_noticed_and_local_relaying_goes_on(
     drops everything). An instance notices when its own announcement has not come back by
     the next one (ANNOUNCE_SECONDS, here 0.5 s), well before Redis' 5 s timeouts; it relays
     to its own clients meanwhile, and shares rooms again once Redis answers."""
-    with (
-        two_instances(tmp_path, redis_server.url, short_intervals=True) as (a, b),
-        client(a.url) as alice,
-        client(a.url) as carol,
-        client(b.url) as bob,
+    with three_on_two_instances(tmp_path, redis_server.url, topic, short_intervals=True) as (
+        a,
+        b,
+        alice,
+        carol,
+        bob,
     ):
-        for subscriber in (alice, carol, bob):
-            subscribe(subscriber, topic)
-        count_reaches(3, alice, topic, [carol, bob])
         redis_server.process.send_signal(signal.SIGSTOP)
         try:
             started = time.monotonic()
@@ -563,14 +576,8 @@ def test_a_bad_redis_url_is_refused_with_a_clear_message(url: str, error: str) -
 
 
 def test_help_documents_redis_url_and_the_redis_pin_is_the_tested_one() -> None:
-    result = subprocess.run(
-        [sys.executable, SERVER, "--help"],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=True,
-    )
-    assert "--redis-url" in result.stdout and "REDIS_URL" in result.stdout
+    help_text = server_help()
+    assert "--redis-url" in help_text and "REDIS_URL" in help_text
     tested = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["dependency-groups"]["test"]
     assert STACK["signaling_fanout"] in tested
     requirements = (REPO_ROOT / "template/signaling/requirements.txt.jinja").read_text()
