@@ -7,6 +7,7 @@ Needs Node.js with npm and pip (the JupyterLab core metadata comes from PyPI, se
 """
 
 import argparse
+import fcntl
 import json
 import shutil
 import subprocess
@@ -59,6 +60,13 @@ def stage():
 
 
 def build(out: Path):
+    # one build at a time in STAGE, whichever checkout or test started it
+    with open(f"{STAGE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _build_in_stage(out)
+
+
+def _build_in_stage(out: Path):
     stage()
     done = subprocess.run(
         ["npm", "run", "--silent", "build"], cwd=STAGE, capture_output=True, text=True
