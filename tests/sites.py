@@ -18,10 +18,21 @@ import yaml
 
 # The template repo: copier.yml, template/, extension/, tests/
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# What every site builds and serves with (copier.yml's computed `stack`): the one place of its pins
-STACK = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["stack"]["default"]
+# What sites build and serve with (copier.yml's `stacks`): the one place of their pins
+STACKS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["stacks"]["default"]
+JUPYTERLABS = sorted(STACKS.keys() - {"both"})
+
+
+def stack_of(jupyterlab: str) -> dict:
+    """The stack of a site with this JupyterLab (copier.yml's computed `stack`)."""
+    return {**STACKS["both"], **STACKS[jupyterlab]}
+
+
+# the default site's
+STACK = stack_of("3")
 CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", REPO_ROOT / ".cache"))
-# The sites' own document provider: its source folder and the name its build ships under.
+# The sites' own document provider: its source folder and the name its build ships under
+# (JupyterLab 3's; JupyterLab 4's is in extension/lab4/).
 EXTENSION = REPO_ROOT / "extension"
 EXTENSION_NAME = json.loads((EXTENSION / "package.json").read_text())["name"]
 # git as a site owner uses it in the tests: a fixed identity, none of this machine's config

@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 import yaml
-from sites import BIN, REPO_ROOT, STACK, run
+from sites import BIN, EXTENSION, JUPYTERLABS, REPO_ROOT, STACK, read_json, run, stack_of
 from variants import VARIANTS
 
 REPO_WORKFLOWS = sorted((REPO_ROOT / ".github/workflows").glob("*.yml"))
@@ -94,9 +94,10 @@ def test_tools_pinned_twice_agree():
 
 
 def stack_pins():
-    """Every requirement the site's stack pins (copier.yml), as "name==version"."""
+    """Every requirement the sites' stacks pin (copier.yml), as "name==version"."""
     pins = set()
-    for value in STACK.values():
+    stacks = [stack_of(jupyterlab) for jupyterlab in JUPYTERLABS]
+    for value in (value for stack in stacks for key, value in stack.items() if key != "extension"):
         values = value.values() if isinstance(value, dict) else value
         for pin in [values] if isinstance(values, str) else values:
             pins.add(pin.split(";")[0].strip())
@@ -106,9 +107,12 @@ def stack_pins():
 def test_readme_versions_are_the_shipped_pins():
     """ "Why these versions" names pins: each must be what the stack (or the extension's build,
     for JupyterLab's core metadata) uses, so the README cannot drift from them."""
-    build_py = (REPO_ROOT / "extension" / "build.py").read_text()
-    (jupyterlab,) = re.findall(r'^JUPYTERLAB = "(.+)"$', build_py, re.MULTILINE)
+    # extension/build.py: the JupyterLab whose application package an extension builds against
+    jupyterlabs = {
+        f"jupyterlab=={read_json(folder / 'package.json')['dependencies']['@jupyterlab/application']}"
+        for folder in (EXTENSION, EXTENSION / "lab4")
+    }
     readme = (REPO_ROOT / "README.md").read_text()
     named = re.findall(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", readme)
     assert named, "the README names no pins"
-    assert set(named) <= stack_pins() | {jupyterlab}
+    assert set(named) <= stack_pins() | jupyterlabs

@@ -1,0 +1,187 @@
+// The gate between the document a page shows and the room (DESIGN.md, rules 1, 3, 4 and 5).
+// y-webrtc syncs a separate "wire" document, which always mirrors the room. The shown document
+// sends every change to the wire, but receives the room's changes only once it holds content:
+// the room's, or its own load of the file, made with item ids derived from the file.
+
+import * as Y from 'yjs';
+
+/** A root map of the shared document: one key per load of the file into the room. */
+export const LOADS = 'jupyterlite-webrtc-safe-load:loads';
+
+/** Transaction origin of what the room sends in. */
+const FROM_ROOM = Symbol('from the room');
+
+export interface IGateOptions {
+  /** the document the page shows */
+  doc: Y.Doc;
+  /** its content: the text, or the cells; a load's items are what it inserts there */
+  content: (doc: Y.Doc) => Y.AbstractType<any>;
+  /** A load of this peer lost to another, different one (rule 5): `version` is the document
+   * as this peer had it, without the other loads' items, to be kept as a copy. */
+  onOwnVersionLost: (version: Y.Doc) => void;
+}
+
+export class RoomGate {
+  /** the room's copy, which y-webrtc syncs */
+  readonly wire = new Y.Doc();
+
+  constructor(private options: IGateOptions) {
+    const { doc } = options;
+    this._sendToRoom(Y.encodeStateAsUpdate(doc), null);
+    doc.on('update', this._sendToRoom);
+    this.wire.on('update', this._receiveFromRoom);
+  }
+
+  get isOpen(): boolean {
+    return this._open;
+  }
+
+  /** The room holds a load: its content can be adopted. */
+  get roomHasLoad(): boolean {
+    return this.wire.getMap(LOADS).size > 0;
+  }
+
+  /** Adopt the room's content: open the gate. */
+  adopt(): void {
+    this._openGate();
+  }
+
+  /** Load the file: what `insert` puts into the content gets the load's id (`loadId`, derived
+   * from the file), the load is recorded as `loads[loadId] = loadKey` (a hash of what it
+   * shows), and the gate opens. Only the inserts get that id: the document's other state
+   * already has items of the peer's own id, and an item with a shared id but different
+   * neighbours on different peers would corrupt the document. */
+  load(loadId: number, loadKey: number, insert: () => void): void {
+    const { doc } = this.options;
+    const own = doc.clientID;
+    const content = this.options.content(doc) as any;
+    content.insert = (...args: unknown[]) => {
+      doc.clientID = loadId;
+      try {
+        return Object.getPrototypeOf(content).insert.apply(content, args);
+      } finally {
+        doc.clientID = own;
+      }
+    };
+    try {
+      insert();
+    } finally {
+      delete content.insert;
+    }
+    doc.clientID = loadId;
+    try {
+      // Identical loads write an identical entry; its key tells whose items a load made.
+      doc.getMap(LOADS).set(String(loadId), loadKey);
+    } finally {
+      doc.clientID = own;
+    }
+    this._loadId = loadId;
+    this._openGate();
+  }
+
+  /** The document as it stands, without the items of any load but `load`: a copy. */
+  versionOf(load: number, doc: Y.Doc = this.options.doc): Y.Doc {
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, Y.encodeStateAsUpdate(doc));
+    const content = this.options.content(copy);
+    for (const key of copy.getMap(LOADS).keys()) {
+      if (Number(key) !== load) {
+        deleteItemsOf(content, Number(key));
+      }
+    }
+    return copy;
+  }
+
+  destroy(): void {
+    this.options.doc.off('update', this._sendToRoom);
+    this.options.doc.getMap(LOADS).unobserve(this._keepOneLoad);
+    this.wire.destroy();
+  }
+
+  private _sendToRoom = (update: Uint8Array, origin: unknown): void => {
+    if (origin !== FROM_ROOM) {
+      Y.applyUpdate(this.wire, update, FROM_ROOM);
+    }
+  };
+
+  private _receiveFromRoom = (update: Uint8Array, origin: unknown): void => {
+    if (this._open && origin !== FROM_ROOM) {
+      this._keepOwnVersionIfLosing();
+      Y.applyUpdate(this.options.doc, update, FROM_ROOM);
+    }
+  };
+
+  private _openGate(): void {
+    const { doc } = this.options;
+    this._open = true;
+    this._contentId = this._loadId ?? winnerOf(this.wire.getMap(LOADS));
+    this._keepOwnVersionIfLosing();
+    const missing = Y.encodeStateAsUpdate(this.wire, Y.encodeStateVector(doc));
+    Y.applyUpdate(doc, missing, FROM_ROOM);
+    doc.getMap(LOADS).observe(this._keepOneLoad);
+    this._keepOneLoad();
+  }
+
+  /** Peers that loaded different files apart hold two loads once they meet (rule 5). This
+   * peer's version is taken when the room (the wire) holds the winning load and before the
+   * document gets it: the same update may already delete this peer's items. */
+  private _keepOwnVersionIfLosing(): void {
+    const loads = this.wire.getMap(LOADS);
+    const mine = this._contentId;
+    const winner = winnerOf(loads);
+    if (mine === null || winner === null || mine === winner) {
+      return;
+    }
+    this._contentId = winner;
+    // Same visible content loaded twice (loads with random ids) loses nothing.
+    if (loads.get(String(mine)) !== loads.get(String(winner))) {
+      this.options.onOwnVersionLost(this.versionOf(mine));
+    }
+  }
+
+  /** Every peer deletes the items of every load but the winner's. */
+  private _keepOneLoad = (): void => {
+    const { doc } = this.options;
+    const loads = doc.getMap(LOADS);
+    if (loads.size < 2) {
+      return;
+    }
+    const winner = winnerOf(loads) as number;
+    this._contentId = winner;
+    doc.transact(() => {
+      for (const key of loads.keys()) {
+        if (Number(key) !== winner) {
+          deleteItemsOf(this.options.content(doc), Number(key));
+        }
+      }
+    }, this);
+  };
+
+  private _open = false;
+  private _loadId: number | null = null;
+  private _contentId: number | null = null;
+}
+
+/** The load that wins among a document's loads: the smallest id. The rule depends only on the
+ * set of loads, so peers that see loads arrive in different orders end with the same one. */
+export function winnerOf(loads: Y.Map<unknown>): number | null {
+  const ids = [...loads.keys()].map(Number);
+  return ids.length ? Math.min(...ids) : null;
+}
+
+/** Delete the visible items that `client` inserted directly into `type` (text or cells). */
+export function deleteItemsOf(type: Y.AbstractType<any>, client: number): void {
+  const ranges: [number, number][] = [];
+  let index = 0;
+  for (let item = type._start; item !== null; item = item.right) {
+    if (!item.deleted && item.countable) {
+      if (item.id.client === client) {
+        ranges.push([index, item.length]);
+      }
+      index += item.length;
+    }
+  }
+  for (const [start, length] of ranges.reverse()) {
+    (type as Y.Text | Y.Array<unknown>).delete(start, length);
+  }
+}

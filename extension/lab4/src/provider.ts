@@ -1,0 +1,341 @@
+// A WebRTC document provider for JupyterLab 4 that loads each document once per room: the
+// protocol of ../../DESIGN.md, with its pure parts in ./common (shared with JupyterLab 3's).
+// The `rtc` content provider of jupyter-docprovider awaits `ready` and never loads content
+// itself: this provider fills the document (its own load, or the room's content), and saves it.
+
+import { IDocumentProviderFactory } from '@jupyter/docprovider';
+import { YDocument, YFile, YNotebook } from '@jupyter/ydoc';
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { PageConfig, PathExt, URLExt } from '@jupyterlab/coreutils';
+import { Contents } from '@jupyterlab/services';
+import { PromiseDelegate } from '@lumino/coreutils';
+import { WebrtcProvider } from 'y-webrtc';
+import * as Y from 'yjs';
+
+import { withCellIds } from './common/cell-ids';
+import { RoomGate } from './common/gate';
+import { comparable, hash32, loadIdOf } from './common/hash';
+import { JOIN_WAIT_MS, MAX_WAIT_MS, whoLoads } from './common/who-loads';
+
+/** A connection to a peer that has not opened this long is dropped and tried again (ICE on
+ * loopback or a LAN takes well under a second; a browser gives up on failed ICE after ~10 s). */
+const CONNECT_TIMEOUT_MS = 15000;
+
+export namespace RoomProvider {
+  export interface IOptions extends IDocumentProviderFactory.IOptions {
+    /** the room's id on signaling (see common/room.ts) */
+    roomId: string;
+    /** a private room's secret (y-webrtc's password), or null */
+    secret: string | null;
+    /** of every peer connection; undefined: simple-peer's default */
+    rtcConfiguration: RTCConfiguration | undefined;
+    signalingUrls: string[];
+  }
+}
+
+export class RoomProvider {
+  readonly contentType: string;
+  readonly format: string;
+
+  constructor(private options: RoomProvider.IOptions) {
+    this.contentType = options.contentType;
+    this.format = options.format;
+    this._model = options.model as YFile | YNotebook;
+    const doc = this._model.ydoc;
+    this._gate = new RoomGate({
+      doc,
+      content: this._contentOf,
+      onOwnVersionLost: version =>
+        void this._saveCopy(this._documentOf(version), 'it met a different copy of this file')
+    });
+    const awareness = this._model.awareness;
+    // y-webrtc announces (and on leaving removes) the awareness state of `doc.clientID`: seen
+    // from y-webrtc, the wire has the awareness' id.
+    const wire = new Proxy(this._gate.wire, {
+      get: (target, key) => (key === 'clientID' ? awareness.clientID : Reflect.get(target, key))
+    });
+    this._webrtc = new WebrtcProvider(`${options.roomId}${options.path}`, wire, {
+      signaling: options.signalingUrls,
+      password: options.secret ?? undefined,
+      awareness: awareness as any,
+      // as upstream: the random part keeps a crowd from forming separate clusters
+      maxConns: 20 + Math.floor(Math.random() * 15),
+      filterBcConns: true,
+      peerOpts: options.rtcConfiguration ? { config: options.rtcConfiguration } : {}
+    });
+    this._webrtc.on('peers', this._check);
+    this._webrtc.on('synced', this._check);
+    for (const conn of this._webrtc.signalingConns) {
+      conn.on('message', this._countSubscribers);
+      conn.on('disconnect', this._check);
+    }
+    this._watchdog = window.setInterval(this._dropStalledConnections, CONNECT_TIMEOUT_MS / 3);
+    this._showUser();
+    options.user.userChanged.connect(this._showUser, this);
+    this._initialize().then(
+      () => this._ready.resolve(),
+      reason => this._ready.reject(reason)
+    );
+  }
+
+  /** Resolves once the document holds content: the room's or this peer's load of the file. */
+  get ready(): Promise<void> {
+    return this._ready.promise;
+  }
+
+  get isDisposed(): boolean {
+    return this._isDisposed;
+  }
+
+  /** Write the shared document to this browser's storage (Ctrl-S, autosave). */
+  async save(): Promise<void> {
+    const { drive, path } = this.options;
+    await drive.save(path, {
+      type: this.contentType as Contents.ContentType,
+      format: this.format as Contents.FileFormat,
+      content: this._documentOf(this._model.ydoc)
+    });
+  }
+
+  reconnect(): Promise<void> {
+    this._webrtc.connect();
+    return Promise.resolve();
+  }
+
+  connectToForkDoc(): Promise<void> {
+    return Promise.reject(new Error('forks are not available in WebRTC rooms'));
+  }
+
+  dispose(): void {
+    if (this._isDisposed) {
+      return;
+    }
+    this._isDisposed = true;
+    this.options.user.userChanged.disconnect(this._showUser, this);
+    for (const conn of this._webrtc.signalingConns) {
+      conn.off('message', this._countSubscribers);
+      conn.off('disconnect', this._check);
+    }
+    this._decide = null;
+    this._webrtc.destroy();
+    this._gate.destroy();
+    window.clearTimeout(this._timer);
+    window.clearInterval(this._watchdog);
+  }
+
+  private async _initialize(): Promise<void> {
+    const file = await this._readFile();
+    const published = await this._published();
+    const notebook = this.contentType === 'notebook';
+    const type = notebook ? 'notebook' : 'file';
+    // Peers that open together all load, which is safe only when their loads are the same
+    // items; otherwise one of them loads and the others wait for it.
+    const electLoader = file === null || loadIdOf(type, file.content) === null;
+    const mergesWithTheRoom =
+      !electLoader &&
+      published !== null &&
+      comparable(this.contentType, file?.content) === comparable(this.contentType, published);
+    if (await this._discover(electLoader, mergesWithTheRoom ? JOIN_WAIT_MS : MAX_WAIT_MS)) {
+      await this._keepOwnCopyIfDifferent(file, published);
+      this._gate.adopt();
+      return;
+    }
+    const loaded = await this._readFile();
+    if (this._isDisposed) {
+      return;
+    }
+    const content = loaded?.content ?? (notebook ? null : '');
+    const loadId = loadIdOf(type, content) ?? randomId();
+    this._gate.load(loadId, hash32(comparable(this.contentType, content)), () => {
+      if (content === null) {
+        return;
+      }
+      if (this._model instanceof YNotebook) {
+        const model = this._model;
+        model.transact(() => {
+          model.nbformat = content.nbformat;
+          model.nbformat_minor = content.nbformat_minor;
+          model.setMetadata(content.metadata ?? {});
+        });
+        model.insertCells(0, content.cells);
+      } else {
+        this._model.setSource(content);
+      }
+    });
+  }
+
+  /** Who this is, for the cursors and the list of who is here; again when it changes. */
+  private _showUser(): void {
+    const identity = this.options.user.identity;
+    if (identity) {
+      this._model.awareness.setLocalStateField('user', identity);
+    }
+  }
+
+  // ------------------------------------------------------------ who loads
+
+  /** Whether the room has the content (true), or this peer must load the file (false). */
+  private _discover(electLoader: boolean, patience: number): Promise<boolean> {
+    const started = Date.now();
+    const wire = this._gate.wire;
+    return new Promise<boolean>(resolve => {
+      this._decide = () => {
+        const room = this._webrtc.room as any;
+        const conns: any[] = room ? [...room.webrtcConns.values()] : [];
+        const decision = whoLoads({
+          roomHasLoad: this._gate.roomHasLoad,
+          signalingUp: this._webrtc.signalingConns.some((conn: any) => conn.connected),
+          subscribers: this._subscribers,
+          peerId: room?.peerId ?? '',
+          peers: conns.map(conn => ({ peerId: conn.remotePeerId, synced: conn.synced })),
+          electLoader,
+          elapsedMs: Date.now() - started,
+          patienceMs: patience
+        });
+        if (decision !== 'wait' || this._isDisposed) {
+          resolve(decision === 'adopt');
+        }
+      };
+      const tick = () => {
+        if (this._decide) {
+          this._decide();
+          this._timer = window.setTimeout(tick, 100);
+        }
+      };
+      wire.on('update', this._check);
+      tick();
+    }).then(roomHasContent => {
+      this._decide = null;
+      wire.off('update', this._check);
+      return roomHasContent;
+    });
+  }
+
+  private _check = (): void => {
+    this._decide?.();
+  };
+
+  /** Subscriber count of this document's topic, which the signaling server adds to every
+   * message it relays (our own announcement comes back to us too). */
+  private _countSubscribers = (message: any): void => {
+    if (
+      message?.type === 'publish' &&
+      message.topic === this._webrtc.roomName &&
+      typeof message.clients === 'number'
+    ) {
+      this._subscribers = message.clients;
+      this._check();
+    }
+  };
+
+  /** y-webrtc keeps a connection that never opens (crossing offers, a lost handshake), and
+   * while it has one to a peer it ignores that peer's announcements: the two would never meet.
+   * Dropping it makes y-webrtc announce this peer again. */
+  private _dropStalledConnections = (): void => {
+    const now = Date.now();
+    for (const conn of (this._webrtc.room as any)?.webrtcConns.values() ?? []) {
+      const since = conn.connected ? now : (this._connectingSince.get(conn) ?? now);
+      this._connectingSince.set(conn, since);
+      if (now - since >= CONNECT_TIMEOUT_MS) {
+        conn.destroy();
+      }
+    }
+  };
+
+  // ------------------------------------------------------------ content
+
+  private _contentOf = (doc: Y.Doc): Y.AbstractType<any> =>
+    this.contentType === 'notebook' ? doc.getArray('cells') : doc.getText('source');
+
+  /** A Yjs document's content as JupyterLab saves it. */
+  private _documentOf(doc: Y.Doc): any {
+    const copy: YDocument<any> =
+      this.contentType === 'notebook' ? new YNotebook() : new YFile();
+    Y.applyUpdate(copy.ydoc, Y.encodeStateAsUpdate(doc));
+    const content =
+      copy instanceof YNotebook ? copy.toJSON() : (copy as YFile).getSource();
+    copy.dispose();
+    return content;
+  }
+
+  /** Before adopting the room's content: if this browser's copy is the user's own (not the
+   * published file) and differs from the room's, keep it under another name. */
+  private async _keepOwnCopyIfDifferent(
+    own: Contents.IModel | null,
+    published: any | null
+  ): Promise<void> {
+    if (own === null) {
+      return;
+    }
+    const ownKey = comparable(this.contentType, own.content);
+    if (published !== null && ownKey === comparable(this.contentType, published)) {
+      return;
+    }
+    const room = this._documentOf(this._gate.wire);
+    if (ownKey !== comparable(this.contentType, room)) {
+      await this._saveCopy(own.content, 'the room has a different version of this file');
+    }
+  }
+
+  private async _published(): Promise<any | null> {
+    const url = URLExt.join(PageConfig.getBaseUrl(), 'files', URLExt.encodeParts(this.options.path));
+    try {
+      const response = await fetch(url);
+      if (!response.ok) {
+        return null;
+      }
+      return this.contentType === 'notebook' ? await response.json() : await response.text();
+    } catch {
+      return null;
+    }
+  }
+
+  private async _saveCopy(content: any, why: string): Promise<void> {
+    const { drive, path } = this.options;
+    const extension = PathExt.extname(path);
+    const stamp = new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+    const copy = `${path.slice(0, path.length - extension.length)}-my-copy-${stamp}${extension}`;
+    await drive.save(copy, {
+      type: this.contentType as Contents.ContentType,
+      format: this.format as Contents.FileFormat,
+      content
+    });
+    void showDialog({
+      title: 'Your copy was kept',
+      body: `Your version of ${PathExt.basename(path)} is saved as ${PathExt.basename(copy)}: ${why}.`,
+      buttons: [Dialog.okButton()]
+    });
+  }
+
+  /** The file as this browser has it (its own copy, else the published one); a notebook with
+   * an id on every cell, the same in every browser (common/cell-ids.ts). */
+  private async _readFile(): Promise<Contents.IModel | null> {
+    try {
+      const model = await this.options.drive.get(this.options.path, {
+        type: this.contentType as Contents.ContentType,
+        format: this.format as Contents.FileFormat,
+        content: true
+      });
+      return model.type === 'notebook' && model.content
+        ? { ...model, content: withCellIds(model.content) }
+        : model;
+    } catch {
+      return null;
+    }
+  }
+
+  private _model: YFile | YNotebook;
+  private _gate: RoomGate;
+  private _webrtc: WebrtcProvider;
+  private _ready = new PromiseDelegate<void>();
+  private _isDisposed = false;
+  private _subscribers: number | null = null;
+  private _decide: (() => void) | null = null;
+  private _timer = 0;
+  private _watchdog = 0;
+  private _connectingSince = new WeakMap<object, number>();
+}
+
+function randomId(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
