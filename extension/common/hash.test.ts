@@ -24,7 +24,10 @@ describe('ids from content', () => {
       nbformat: 4,
       nbformat_minor: 4,
       metadata: {},
-      cells: [{ cell_type: 'code', source: 'x' }, { cell_type: 'code', source: 'y' }]
+      cells: [
+        { cell_type: 'code', source: 'x' },
+        { cell_type: 'code', source: 'y' }
+      ]
     };
     expect(loadIdOf('notebook', notebook)).toBeNull();
     const withIds = withCellIds(notebook);

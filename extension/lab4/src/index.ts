@@ -67,7 +67,9 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
     const prefix = option('webRtcRoomPrefix') || location.origin;
     const roomId = await roomIdOf(prefix, error ? crypto.randomUUID() : roomName());
     const configuration = option('webRtcConfiguration');
-    const signalingUrls = error ? [] : (JSON.parse(option('fullWebRtcSignalingUrls') || '[]') as string[]);
+    const signalingUrls = error
+      ? []
+      : (JSON.parse(option('fullWebRtcSignalingUrls') || '[]') as string[]);
     return {
       create: options =>
         new RoomProvider({

@@ -249,11 +249,9 @@ export class RoomProvider {
 
   /** A Yjs document's content as JupyterLab saves it. */
   private _documentOf(doc: Y.Doc): any {
-    const copy: YDocument<any> =
-      this.contentType === 'notebook' ? new YNotebook() : new YFile();
+    const copy: YDocument<any> = this.contentType === 'notebook' ? new YNotebook() : new YFile();
     Y.applyUpdate(copy.ydoc, Y.encodeStateAsUpdate(doc));
-    const content =
-      copy instanceof YNotebook ? copy.toJSON() : (copy as YFile).getSource();
+    const content = copy instanceof YNotebook ? copy.toJSON() : (copy as YFile).getSource();
     copy.dispose();
     return content;
   }
@@ -278,7 +276,11 @@ export class RoomProvider {
   }
 
   private async _published(): Promise<any | null> {
-    const url = URLExt.join(PageConfig.getBaseUrl(), 'files', URLExt.encodeParts(this.options.path));
+    const url = URLExt.join(
+      PageConfig.getBaseUrl(),
+      'files',
+      URLExt.encodeParts(this.options.path)
+    );
     try {
       const response = await fetch(url);
       if (!response.ok) {
