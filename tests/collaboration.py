@@ -60,7 +60,7 @@ def network(tmp_path_factory, playwright):
 
 # The previews the signaling service lets in: it reads their origins (with the port) once, when
 # it starts, so a test that serves a site of its own uses one of these ports.
-SITE_PORT_NAMES = ("main", "other", "failover", "relayed")
+SITE_PORT_NAMES = ("main", "other", "failover", "relayed", "lab4")
 
 
 @pytest.fixture(scope="session")

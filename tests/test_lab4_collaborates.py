@@ -1,0 +1,140 @@
+"""Sites with jupyterlab=4 (the preview): two or more people, each in a Chromium process of
+their own, edit documents together through the site's signaling server, with the site's own
+JupyterLab 4 provider (extension/lab4)."""
+
+import pytest
+from browsers import MESH_TIMEOUT_MS
+from collaboration import cell_sources_of, marker, serve_preview, text_of
+from lab4_pages import Lab4Page, open_in_lab4
+from browsers import lab_url
+from sites import build, build_env, render
+
+
+@pytest.fixture(scope="session")
+def lab4_site(tmp_path_factory):
+    """A site rendered with jupyterlab=4 and every other answer's default, built."""
+    site = render(tmp_path_factory.mktemp("lab4") / "site", jupyterlab="4")
+    build(site)
+    return site
+
+
+@pytest.fixture(scope="session")
+def lab4_site_url(network, lab4_site, site_ports, signaling_service):
+    python = build_env(lab4_site) / "bin" / "python"
+    yield from serve_preview(network, python, lab4_site, site_ports["lab4"], signaling_service.url)
+
+
+@pytest.fixture(scope="session")
+def lab4_text(lab4_site):
+    return sorted(p.name for p in (lab4_site / "content").glob("*.md"))[0]
+
+
+@pytest.fixture(scope="session")
+def lab4_notebook(lab4_site):
+    return sorted(p.name for p in (lab4_site / "content").glob("*.ipynb"))[0]
+
+
+def test_text_syncs_both_ways_and_a_late_joiner_gets_unsaved_edits(
+    signaling, lab4_site, lab4_site_url, lab4_text, room, alice, bob, carol
+):
+    original = text_of(lab4_site, lab4_text)
+    a = open_in_lab4(alice, lab4_site_url, lab4_text, room)
+    a.wait_for_text(original)
+    b = open_in_lab4(bob, lab4_site_url, lab4_text, room)
+    b.wait_for_text(original)
+    a.wait_for_peers(1)
+    b.wait_for_peers(1)
+    from_alice = marker("alice")
+    a.type_at_end(from_alice)
+    b.wait_for_text(original + from_alice)
+    from_bob = marker("bob")
+    b.type_at_end(from_bob)
+    a.wait_for_text(original + from_alice + from_bob)
+    # nobody saved: carol gets the room's content, not the published file
+    c = open_in_lab4(carol, lab4_site_url, lab4_text, room)
+    c.wait_for_text(original + from_alice + from_bob)
+    c.wait_for_peers(2)
+    for page in (a, b, c):
+        assert page.dialogs() == []
+
+
+def test_notebook_cells_sync_both_ways(
+    signaling, lab4_site, lab4_site_url, lab4_notebook, room, alice, bob
+):
+    original = cell_sources_of(lab4_site, lab4_notebook)
+    a = open_in_lab4(alice, lab4_site_url, lab4_notebook, room)
+    a.wait_for_cell_sources(original)
+    b = open_in_lab4(bob, lab4_site_url, lab4_notebook, room)
+    b.wait_for_cell_sources(original)
+    b.wait_for_peers(1)
+    code = next(i for i, source in enumerate(original) if source.startswith(("x", "print", "1")))
+    a.set_cell_source(code, "y = 2")
+    expected = [*original[:code], "y = 2", *original[code + 1 :]]
+    b.wait_for_cell_sources(expected)
+    b.set_cell_source(code, "z = 3")
+    a.wait_for_cell_sources([*original[:code], "z = 3", *original[code + 1 :]])
+
+
+@pytest.mark.parametrize("document", ["notebook", "text"])
+def test_a_class_opening_one_document_together_sees_it_once(
+    document, signaling, lab4_site, lab4_site_url, lab4_text, lab4_notebook, people
+):
+    """Four people open the document within 100 ms in a fresh room: each sees it once, no
+    browser saves an empty or doubled copy, and an edit afterwards reaches everyone."""
+    name = lab4_notebook if document == "notebook" else lab4_text
+    original = (
+        cell_sources_of(lab4_site, name) if document == "notebook" else text_of(lab4_site, name)
+    )
+    shown = "wait_for_cell_sources" if document == "notebook" else "wait_for_text"
+    room = f"class-{marker('')[2:]}"
+    pages = [Lab4Page(peer.open(lab_url(lab4_site_url, room=room, username=peer.name))) for peer in people]
+    for page in pages:
+        page.wait_for_file(name)
+    at = pages[0].now() + 1000
+    for i, page in enumerate(pages):
+        page.open_at(name, at + 30 * i)
+    for page in pages:
+        getattr(page, shown)(original)
+    for page in pages:
+        stored = page.stored(name)
+        if document == "notebook":
+            stored = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in stored["cells"]]
+        assert stored == original
+    if document == "text":
+        typed = marker("class")
+        pages[0].type_at_end(typed)
+        for page in pages:
+            page.wait_for_text(original + typed, MESH_TIMEOUT_MS)
+
+
+def test_a_private_room_meets_only_those_with_its_key(
+    signaling, lab4_site, lab4_site_url, lab4_text, room, alice, bob, carol
+):
+    original = text_of(lab4_site, lab4_text)
+    a = open_in_lab4(alice, lab4_site_url, lab4_text, room, "#key=first-secret")
+    a.wait_for_text(original)
+    b = open_in_lab4(bob, lab4_site_url, lab4_text, room, "#key=first-secret")
+    outsider = open_in_lab4(carol, lab4_site_url, lab4_text, room, "#key=other-secret")
+    for page in (b, outsider):
+        page.wait_for_text(original)
+    b.wait_for_peers(1)
+    secret = marker("secret")
+    a.type_at_end(secret)
+    b.wait_for_text(original + secret)
+    assert outsider.text() == original
+    outsider.wait_for_peers(0)
+
+
+def test_a_document_opens_alone_with_signaling_down_and_saves(
+    signaling, lab4_site, lab4_site_url, lab4_text, room, alice
+):
+    signaling.stop()
+    original = text_of(lab4_site, lab4_text)
+    a = open_in_lab4(alice, lab4_site_url, lab4_text, room)
+    a.wait_for_text(original)
+    typed = marker("alone")
+    a.type_at_end(typed)
+    a.wait_for_text(original + typed)
+    a.save()
+    assert a.stored(lab4_text) == original + typed
+    assert a.dialogs() == []
