@@ -43,6 +43,27 @@ def cell_sources_of(site, name):
     ]
 
 
+def code_cell_index(site, name):
+    cells = json.loads((site / "content" / name).read_text(encoding="utf-8"))["cells"]
+    return next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
+
+
+def original_of(site, document):
+    return (
+        cell_sources_of(site, document) if document.endswith(".ipynb") else text_of(site, document)
+    )
+
+
+def as_shown(document, stored):
+    """A stored copy (text, or notebook JSON) as the page would show it."""
+    if not document.endswith(".ipynb"):
+        return stored
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in stored["cells"]
+    ]
+
+
 def room_prefix(site):
     return json.loads((site / "_output" / "jupyter-lite.json").read_text())["jupyter-config-data"][
         "webRtcRoomPrefix"

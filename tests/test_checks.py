@@ -108,10 +108,11 @@ def test_readme_versions_are_the_shipped_pins():
     """ "Why these versions" names pins: each must be what the stack (or the extension's build,
     for JupyterLab's core metadata) uses, so the README cannot drift from them."""
     # extension/build.py: the JupyterLab whose application package an extension builds against
-    jupyterlabs = {
-        f"jupyterlab=={read_json(folder / 'package.json')['dependencies']['@jupyterlab/application']}"
+    applications = [
+        read_json(folder / "package.json")["dependencies"]["@jupyterlab/application"]
         for folder in (EXTENSION, EXTENSION / "lab4")
-    }
+    ]
+    jupyterlabs = {f"jupyterlab=={version}" for version in applications}
     readme = (REPO_ROOT / "README.md").read_text()
     named = re.findall(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", readme)
     assert named, "the README names no pins"

@@ -28,10 +28,13 @@ from collaboration import (
     NOTEBOOK_WITHOUT_CELL_IDS,
     alice_then_bob_on,
     alice_then_bob_on_text,
+    as_shown,
     cell_sources_of,
+    code_cell_index,
     marker,
     open_in_lab,
     open_notebook,
+    original_of,
     room_prefix,
     text_of,
     trade_edits,
@@ -65,11 +68,6 @@ def test_text_file_syncs_both_ways_over_webrtc(
     assert len({m["data"]["from"] for m in signals}) == 2
     relayed = "".join(raw for _, _, raw in signaling.relay.frames)
     assert from_alice.strip() not in relayed and from_bob.strip() not in relayed
-
-
-def code_cell_index(site, name):
-    cells = json.loads((site / "content" / name).read_text(encoding="utf-8"))["cells"]
-    return next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
 
 
 def converged(read, pages, timeout=15):
@@ -283,22 +281,6 @@ def test_preview_py_alone_gives_collaborating_links(
 def shown(page, document):
     """What a page shows of the document: its text, or its cells' sources."""
     return page.cell_sources() if document.endswith(".ipynb") else page.text()
-
-
-def original_of(site, document):
-    return (
-        cell_sources_of(site, document) if document.endswith(".ipynb") else text_of(site, document)
-    )
-
-
-def as_shown(document, stored):
-    """A stored copy (text, or notebook JSON) as the page would show it."""
-    if not document.endswith(".ipynb"):
-        return stored
-    return [
-        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-        for c in stored["cells"]
-    ]
 
 
 def wait_for_document(page, document):
