@@ -1,30 +1,49 @@
-"""The extension sites ship (template/extensions/) is what its source (extension/) builds."""
+"""The extensions sites ship (template/extensions/) are what their sources (extension/ for
+JupyterLab 3, extension/lab4/ for JupyterLab 4, both with extension/common/) build."""
 
 import filecmp
 import json
 import subprocess
 import sys
 
-from sites import EXTENSION, EXTENSION_NAME, REPO_ROOT
+import pytest
+from sites import EXTENSION, JUPYTERLABS, REPO_ROOT, stack_of
 
-NAME = EXTENSION_NAME
-SHIPPED = REPO_ROOT / "template" / "extensions" / NAME
+BUILD = EXTENSION / "build.py"
+# each JupyterLab's extension: its source folder and the name its build ships under
+SOURCES = {"3": EXTENSION, "4": EXTENSION / "lab4"}
+
+
+def shipped(jupyterlab):
+    return REPO_ROOT / "template" / "extensions" / stack_of(jupyterlab)["extension"]
 
 
 def tree(root):
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
 
 
-def test_the_shipped_build_is_what_the_source_builds(tmp_path):
-    rebuilt = tmp_path / NAME
-    subprocess.run([sys.executable, EXTENSION / "build.py", "--out", rebuilt], check=True)
-    assert tree(rebuilt) == tree(SHIPPED), "rebuild it: python extension/build.py"
-    _, mismatch, errors = filecmp.cmpfiles(rebuilt, SHIPPED, tree(SHIPPED), shallow=False)
-    assert (mismatch, errors) == ([], []), "rebuild it: python extension/build.py"
+@pytest.mark.parametrize("jupyterlab", JUPYTERLABS)
+def test_the_shipped_build_is_what_the_source_builds(tmp_path, jupyterlab):
+    rebuilt = tmp_path / "rebuilt"
+    command = [sys.executable, BUILD, "--jupyterlab", jupyterlab, "--out", rebuilt]
+    subprocess.run(command, check=True)
+    fix = f"rebuild it: python extension/build.py --jupyterlab {jupyterlab}"
+    assert tree(rebuilt) == tree(shipped(jupyterlab)), fix
+    _, mismatch, errors = filecmp.cmpfiles(
+        rebuilt, shipped(jupyterlab), tree(shipped(jupyterlab)), shallow=False
+    )
+    assert (mismatch, errors) == ([], []), fix
 
 
-def test_pins_are_exact():
-    package = json.loads((EXTENSION / "package.json").read_text())
+@pytest.mark.parametrize("jupyterlab", JUPYTERLABS)
+def test_the_stack_names_the_shipped_extension(jupyterlab):
+    package = json.loads((SOURCES[jupyterlab] / "package.json").read_text())
+    assert package["name"] == stack_of(jupyterlab)["extension"]
+
+
+@pytest.mark.parametrize("jupyterlab", JUPYTERLABS)
+def test_pins_are_exact(jupyterlab):
+    package = json.loads((SOURCES[jupyterlab] / "package.json").read_text())
     for group in ("dependencies", "devDependencies", "overrides"):
         for name, version in package.get(group, {}).items():
             # an override may hand a dependency's dependency the root pin: {"yjs": "$yjs"}
@@ -34,13 +53,36 @@ def test_pins_are_exact():
                 )
 
 
+def test_unit_tests_and_lints_of_the_jupyterlab_4_extension_pass():
+    """extension/common's unit tests (jest: the load protocol with in-memory Yjs documents),
+    then ESLint and Prettier over extension/lab4/src and extension/common."""
+    done = subprocess.run(
+        [sys.executable, BUILD, "--jupyterlab", "4", "--check"], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def bundle_of(jupyterlab):
+    return "".join(path.read_text() for path in (shipped(jupyterlab) / "static").glob("*.js"))
+
+
 def test_shared_with_the_page_not_bundled():
     """JupyterLab, yjs, y-webrtc and the upstream extension come from the page (one copy each):
     two copies of yjs or of a token break a page silently."""
-    shared = json.loads((SHIPPED / "package.json").read_text())["jupyterlab"]["sharedPackages"]
+    shared = json.loads((shipped("3") / "package.json").read_text())["jupyterlab"]["sharedPackages"]
     assert shared["y-webrtc"]["bundled"] is False
     assert shared["@jupyterlite/webrtc-docprovider"]["bundled"] is False
-    bundle = "".join(path.read_text() for path in (SHIPPED / "static").glob("*.js"))
+    bundle = bundle_of("3")
     # messages that only a bundled yjs or simple-peer (y-webrtc's) would carry
     assert "another client seems to be using it" not in bundle
     assert "cannot signal after peer is destroyed" not in bundle
+
+
+def test_jupyterlab_4_extension_shares_yjs_and_the_docprovider_tokens_with_the_page():
+    """Tokens match by object and Yjs types by class: @jupyter/docprovider (jupyter-docprovider's
+    copy) and yjs must be the page's. y-webrtc is ours (JupyterLab 4's page has none)."""
+    shared = json.loads((shipped("4") / "package.json").read_text())["jupyterlab"]["sharedPackages"]
+    assert shared["@jupyter/docprovider"]["bundled"] is False
+    bundle = bundle_of("4")
+    assert "another client seems to be using it" not in bundle  # yjs's own message
+    assert "cannot signal after peer is destroyed" in bundle  # simple-peer, in y-webrtc
