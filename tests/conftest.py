@@ -113,6 +113,14 @@ def default_site(built_site):
 
 
 @pytest.fixture(scope="session")
+def lab4_site(tmp_path_factory):
+    """A site rendered with jupyterlab=4 (the preview) and every other default, built."""
+    site = render(tmp_path_factory.mktemp("lab4") / "site", jupyterlab="4")
+    build(site, build_env(site))
+    return site
+
+
+@pytest.fixture(scope="session")
 def playwright():
     """One Playwright for the session (a second one cannot start while the first runs); every
     browser it launches traces its contexts into CONTEXT_TRACES."""

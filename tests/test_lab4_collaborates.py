@@ -14,15 +14,7 @@ from collaboration import (
     text_of,
 )
 from lab4_pages import Lab4Page, open_in_lab4
-from sites import build, build_env, render
-
-
-@pytest.fixture(scope="session")
-def lab4_site(tmp_path_factory):
-    """A site rendered with jupyterlab=4 and every other answer's default, built."""
-    site = render(tmp_path_factory.mktemp("lab4") / "site", jupyterlab="4")
-    build(site)
-    return site
+from sites import build_env
 
 
 @pytest.fixture(scope="session")
