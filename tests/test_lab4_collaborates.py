@@ -135,3 +135,20 @@ def test_a_document_opens_alone_with_signaling_down_and_saves(
     a.save()
     assert a.stored(lab4_text) == original + typed
     assert a.dialogs() == []
+
+
+def test_command_links_in_markdown_are_stripped(
+    signaling, lab4_site_url, lab4_notebook, room, alice
+):
+    """Markdown is rendered as untrusted, and whatever a peer writes in it may not run a
+    JupyterLab command by a click: JupyterLab 4.6's sanitizer strips command links only with
+    allowCommandLinker off, the site's setting (GHSA-mqcg-5x36-vfcg)."""
+    a = open_in_lab4(alice, lab4_site_url, lab4_notebook, room)
+    a.page.evaluate(
+        """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.insertCell(0, {
+            cell_type: 'markdown',
+            source: '<button data-commandlinker-command="help:about">Click</button> a link'})"""
+    )
+    button = a.page.locator(".jp-MarkdownOutput button", has_text="Click")
+    button.wait_for()
+    assert button.get_attribute("data-commandlinker-command") is None

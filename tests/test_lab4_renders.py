@@ -13,6 +13,9 @@ REPLACED = [
     "@jupyter/docprovider-extension:websocket-provider-document-factory",
     "@jupyterlite/services-extension:user-manager",
 ]
+# Peer content may not run JupyterLab commands by a click (GHSA-mqcg-5x36-vfcg): JupyterLab 4.6
+# has the setting, but on by default.
+COMMAND_LINKER_OFF = {"@jupyterlab/apputils-extension:sanitizer": {"allowCommandLinker": False}}
 # what an extension is built for: the builder, or the application it plugs into
 JUPYTERLAB_PACKAGES = ["@jupyterlab/builder", "@jupyterlab/application"]
 # the JupyterLite apps each answer builds (Notebook 7 is its file browser, notebooks, editor)
@@ -60,6 +63,7 @@ def test_config_carries_the_answers(site):
     answers = answers_of(site)
     root = read_json(site / "jupyter-lite.json")["jupyter-config-data"]
     assert root["disabledExtensions"] == REPLACED
+    assert root["settingsOverrides"] == COMMAND_LINKER_OFF
     assert root["disableRTC"] is (not answers["collaborative_apps"])
     assert "collaborative" not in root
     assert root["fullWebRtcSignalingUrls"] == answers["signaling_urls"]

@@ -138,7 +138,7 @@ def release_2(template):
     """Changes to template-owned files (a pin, a workflow step, .gitignore) and to files the
     owner owns (README, notebooks, origins), including dropping the welcome notebook."""
     edit_copier_yml(
-        template, lambda config: config["stack"]["default"]["build"].append("tornado==6.6.1")
+        template, lambda config: config["stacks"]["default"]["3"]["build"].append("tornado==6.6.1")
     )
     workflow = next(template.glob("template/*/workflows/deploy.yml.jinja"))
     upload = "      - uses: actions/upload-pages-artifact"
