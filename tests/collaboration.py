@@ -21,14 +21,19 @@ def build_python(default_site):
     return build_env(default_site) / "bin" / "python"
 
 
+def first_document(site, suffix):
+    """The site's first document of a kind (".md", ".ipynb"), by name."""
+    return sorted(p.name for p in (site / "content").glob(f"*{suffix}"))[0]
+
+
 @pytest.fixture(scope="session")
 def text_document(default_site):
-    return sorted(p.name for p in (default_site / "content").glob("*.md"))[0]
+    return first_document(default_site, ".md")
 
 
 @pytest.fixture(scope="session")
 def notebook_document(default_site):
-    return sorted(p.name for p in (default_site / "content").glob("*.ipynb"))[0]
+    return first_document(default_site, ".ipynb")
 
 
 def text_of(site, name):
@@ -224,12 +229,14 @@ def open_in_lab(peer, site_url, name, room, fragment=""):
     return page
 
 
-def alice_then_bob(alice, bob, site_url, document, room, loaded):
+def alice_then_bob(alice, bob, site_url, document, room, loaded, open_in=None):
     """Alice opens the document and waits until loaded(her page); then Bob opens it; each sees
-    the other as a peer."""
-    a = open_in_lab(alice, site_url, document, room)
+    the other as a peer. `open_in`: how a person opens it (open_in_lab, the default, for a
+    JupyterLab 3 site)."""
+    open_in = open_in or open_in_lab
+    a = open_in(alice, site_url, document, room)
     loaded(a)
-    b = open_in_lab(bob, site_url, document, room)
+    b = open_in(bob, site_url, document, room)
     a.wait_for_peers(1)
     b.wait_for_peers(1)
     return a, b

@@ -5,9 +5,11 @@ JupyterLab 4 provider (extension/lab4)."""
 import pytest
 from browsers import MESH_TIMEOUT_MS, lab_url
 from collaboration import (
+    alice_then_bob,
     as_shown,
     cell_sources_of,
     code_cell_index,
+    first_document,
     marker,
     original_of,
     serve_preview,
@@ -25,24 +27,29 @@ def lab4_site_url(network, lab4_site, site_ports, signaling_service):
 
 @pytest.fixture(scope="session")
 def lab4_text(lab4_site):
-    return sorted(p.name for p in (lab4_site / "content").glob("*.md"))[0]
+    return first_document(lab4_site, ".md")
 
 
 @pytest.fixture(scope="session")
 def lab4_notebook(lab4_site):
-    return sorted(p.name for p in (lab4_site / "content").glob("*.ipynb"))[0]
+    return first_document(lab4_site, ".ipynb")
+
+
+def shows(original):
+    """Waits until a page shows the original document: its text, or its cells' sources."""
+    if isinstance(original, str):
+        return lambda page: page.wait_for_text(original)
+    return lambda page: page.wait_for_cell_sources(original)
 
 
 def test_text_syncs_both_ways_and_a_late_joiner_gets_unsaved_edits(
     signaling, lab4_site, lab4_site_url, lab4_text, room, alice, bob, carol
 ):
     original = text_of(lab4_site, lab4_text)
-    a = open_in_lab4(alice, lab4_site_url, lab4_text, room)
-    a.wait_for_text(original)
-    b = open_in_lab4(bob, lab4_site_url, lab4_text, room)
+    a, b = alice_then_bob(
+        alice, bob, lab4_site_url, lab4_text, room, shows(original), open_in=open_in_lab4
+    )
     b.wait_for_text(original)
-    a.wait_for_peers(1)
-    b.wait_for_peers(1)
     from_alice = marker("alice")
     a.type_at_end(from_alice)
     b.wait_for_text(original + from_alice)
@@ -61,11 +68,10 @@ def test_notebook_cells_sync_both_ways(
     signaling, lab4_site, lab4_site_url, lab4_notebook, room, alice, bob
 ):
     original = cell_sources_of(lab4_site, lab4_notebook)
-    a = open_in_lab4(alice, lab4_site_url, lab4_notebook, room)
-    a.wait_for_cell_sources(original)
-    b = open_in_lab4(bob, lab4_site_url, lab4_notebook, room)
+    a, b = alice_then_bob(
+        alice, bob, lab4_site_url, lab4_notebook, room, shows(original), open_in=open_in_lab4
+    )
     b.wait_for_cell_sources(original)
-    b.wait_for_peers(1)
     code = code_cell_index(lab4_site, lab4_notebook)
     a.set_cell_source(code, "y = 2")
     expected = [*original[:code], "y = 2", *original[code + 1 :]]
@@ -82,7 +88,6 @@ def test_a_class_opening_one_document_together_sees_it_once(
     browser saves an empty or doubled copy, and an edit afterwards reaches everyone."""
     name = lab4_notebook if document == "notebook" else lab4_text
     original = original_of(lab4_site, name)
-    shown = "wait_for_cell_sources" if document == "notebook" else "wait_for_text"
     room = f"class-{marker('')[2:]}"
     pages = [
         Lab4Page(peer.open(lab_url(lab4_site_url, room=room, username=peer.name)))
@@ -94,7 +99,7 @@ def test_a_class_opening_one_document_together_sees_it_once(
     for i, page in enumerate(pages):
         page.open_at(name, at + 30 * i)
     for page in pages:
-        getattr(page, shown)(original)
+        shows(original)(page)
     # What each browser saved is the document, never an empty or doubled copy of it.
     assert [as_shown(name, page.stored(name)) for page in pages] == [original] * 4
     if document == "text":

@@ -1,6 +1,6 @@
 import { withCellIds } from './cell-ids';
 import { canonicalJson, comparable, hash32, loadIdOf } from './hash';
-import { roomIdOf, roomSecretOf } from './room';
+import { roomIdOf, roomSecretError, roomSecretOf } from './room';
 
 describe('ids from content', () => {
   it('FNV-1a of known strings', () => {
@@ -58,6 +58,13 @@ describe('rooms', () => {
     expect(roomSecretOf('')).toEqual({ secret: null, error: null });
     expect(roomSecretOf('#key=').error).toMatch(/empty/);
     expect(roomSecretOf('#key=a&key=b').error).toMatch(/more than one/);
+  });
+
+  it('a private room is refused on a page without crypto, or with an unusable secret', () => {
+    expect(roomSecretError(roomSecretOf('#key=s'), true)).toBeNull();
+    expect(roomSecretError(roomSecretOf('#key=s'), false)).toMatch(/https/);
+    expect(roomSecretError(roomSecretOf('#key='), true)).toMatch(/empty/);
+    expect(roomSecretError(roomSecretOf(''), false)).toBeNull();
   });
 
   it("a room's id is sha256 of PREFIX-ROOM, as on JupyterLab 3 sites", async () => {

@@ -33,3 +33,15 @@ export async function roomIdOf(prefix: string, room: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes);
   return [...new Uint8Array(digest)].map(byte => byte.toString(16).padStart(2, '0')).join('');
 }
+
+/** Why a link's private room cannot be joined here, or null: the secret is unusable, or the
+ * page has no crypto for it (y-webrtc derives the room's key with the browser's crypto, which
+ * only https pages, and localhost, have). */
+export function roomSecretError(link: IRoomSecret, isSecureContext: boolean): string | null {
+  if (link.error) {
+    return link.error;
+  }
+  return link.secret !== null && !isSecureContext
+    ? 'a private room needs the site on https:// (or on localhost)'
+    : null;
+}

@@ -15,7 +15,7 @@ import { showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IUserManager, ServiceManagerPlugin, User } from '@jupyterlab/services';
 
-import { roomIdOf, roomSecretOf } from './common/room';
+import { roomIdOf, roomSecretError, roomSecretOf } from './common/room';
 import { RoomProvider } from './provider';
 import { RoomUserManager } from './user';
 
@@ -51,12 +51,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   provides: IDocumentProviderFactory,
   activate: async (): Promise<IDocumentProviderFactory> => {
     const { secret } = ROOM_SECRET;
-    // y-webrtc derives the room's key with the browser's crypto, which only https pages have.
-    const error =
-      ROOM_SECRET.error ??
-      (secret !== null && !window.isSecureContext
-        ? 'a private room needs the site on https:// (or on localhost)'
-        : null);
+    const error = roomSecretError(ROOM_SECRET, window.isSecureContext);
     if (error) {
       // Joining the room without the secret would be joining it in the open.
       void showErrorMessage(

@@ -13,13 +13,10 @@ import { WebrtcProvider } from 'y-webrtc';
 import * as Y from 'yjs';
 
 import { withCellIds } from './common/cell-ids';
+import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
 import { RoomGate } from './common/gate';
 import { comparable, hash32, loadIdOf } from './common/hash';
 import { JOIN_WAIT_MS, MAX_WAIT_MS, whoLoads } from './common/who-loads';
-
-/** A connection to a peer that has not opened this long is dropped and tried again (ICE on
- * loopback or a LAN takes well under a second; a browser gives up on failed ICE after ~10 s). */
-const CONNECT_TIMEOUT_MS = 15000;
 
 export namespace RoomProvider {
   export interface IOptions extends IDocumentProviderFactory.IOptions {
@@ -215,31 +212,16 @@ export class RoomProvider {
     this._decide?.();
   };
 
-  /** Subscriber count of this document's topic, which the signaling server adds to every
-   * message it relays (our own announcement comes back to us too). */
   private _countSubscribers = (message: any): void => {
-    if (
-      message?.type === 'publish' &&
-      message.topic === this._webrtc.roomName &&
-      typeof message.clients === 'number'
-    ) {
-      this._subscribers = message.clients;
+    const count = subscribersOf(message, this._webrtc.roomName);
+    if (count !== null) {
+      this._subscribers = count;
       this._check();
     }
   };
 
-  /** y-webrtc keeps a connection that never opens (crossing offers, a lost handshake), and
-   * while it has one to a peer it ignores that peer's announcements: the two would never meet.
-   * Dropping it makes y-webrtc announce this peer again. */
   private _dropStalledConnections = (): void => {
-    const now = Date.now();
-    for (const conn of (this._webrtc.room as any)?.webrtcConns.values() ?? []) {
-      const since = conn.connected ? now : (this._connectingSince.get(conn) ?? now);
-      this._connectingSince.set(conn, since);
-      if (now - since >= CONNECT_TIMEOUT_MS) {
-        conn.destroy();
-      }
-    }
+    this._stalled.drop((this._webrtc.room as any)?.webrtcConns.values() ?? [], Date.now());
   };
 
   // ------------------------------------------------------------ content
@@ -335,7 +317,7 @@ export class RoomProvider {
   private _decide: (() => void) | null = null;
   private _timer = 0;
   private _watchdog = 0;
-  private _connectingSince = new WeakMap<object, number>();
+  private _stalled = new StalledConnections();
 }
 
 function randomId(): number {
