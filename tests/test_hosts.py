@@ -355,7 +355,11 @@ def play_dockerfile(context, root):
                 *sources, destination = shlex.split(arguments)
                 for source in sources:
                     assert dockerignore_keeps(context, source), f".dockerignore drops {source}"
-                    shutil.copy(context / source, workdir / destination)
+                    if (context / source).is_dir():  # Docker copies the folder's contents
+                        ignored = shutil.ignore_patterns("__pycache__")
+                        shutil.copytree(context / source, workdir / destination, ignore=ignored)
+                    else:
+                        shutil.copy(context / source, workdir / destination)
             case "USER":
                 user = arguments
             case "ENV":

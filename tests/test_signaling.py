@@ -26,7 +26,7 @@ from sites import REPO_ROOT, STACK
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-SERVER = REPO_ROOT / "template" / "signaling" / "server.py"
+SERVER = REPO_ROOT / "template" / "signaling" / "server.py"  # runs the package next to it
 ALLOWED_ORIGIN = "http://allowed.test"
 TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
 
@@ -45,9 +45,11 @@ def reference_server_js() -> Path:
 
 # Runs the server as if its optional speed-ups (uvloop, orjson) were not installed, as in a
 # site's preview: `python -c HIDE_SPEEDUPS server.py ARGS...`
+# (with, as `python server.py` has, the script's folder first on sys.path)
 HIDE_SPEEDUPS = (
-    "import runpy, sys; sys.modules['uvloop'] = sys.modules['orjson'] = None; "
-    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    "import os, runpy, sys; sys.modules['uvloop'] = sys.modules['orjson'] = None; "
+    "sys.argv = sys.argv[1:]; sys.path[0] = os.path.dirname(sys.argv[0]); "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
 
 
@@ -286,9 +288,19 @@ def test_star_allows_any_origin() -> None:
         assert_accepted(url, None)
 
 
+def copy_of_server(folder: Path) -> Path:
+    """server.py and its package in folder (without an allowed_origins.txt); its server.py."""
+    shutil.copytree(
+        SERVER.parent,
+        folder,
+        ignore=shutil.ignore_patterns("*.jinja", "__pycache__"),
+        dirs_exist_ok=True,
+    )
+    return folder / SERVER.name
+
+
 def test_default_origins_come_from_allowed_origins_txt(tmp_path: Path) -> None:
-    server = tmp_path / "server.py"
-    shutil.copy(SERVER, server)
+    server = copy_of_server(tmp_path)
     (tmp_path / "allowed_origins.txt").write_text(
         "# browsers send the origin only: scheme://host[:port]\n"
         "https://owner.github.io  # the site\n"
@@ -387,8 +399,7 @@ def test_bad_configuration_is_refused_with_a_clear_message(
     env: dict[str, str],
     error: str,
 ) -> None:
-    server = tmp_path / "server.py"
-    shutil.copy(SERVER, server)
+    server = copy_of_server(tmp_path)
     if origins_file is not None:
         (tmp_path / "allowed_origins.txt").write_text(origins_file)
     result = subprocess.run(

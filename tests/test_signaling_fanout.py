@@ -14,7 +14,8 @@ Exactly once: once a client on the other instance has the publish under test, it
 fence, and once every subscriber has that, the sender publishes a second fence. Redis delivers
 each instance's messages in the order they were published, so a duplicate of the publish
 under test, or an instance relaying its own publish back from Redis, would reach a subscriber
-before the second fence. Each such mistake, made by hand in server.py, fails these tests.
+before the second fence. Each such mistake, made by hand in the server's fanout.py, fails these
+tests.
 """
 
 import contextlib
@@ -60,14 +61,12 @@ BACK = "Redis is back"  # ... and once when it has it again
 LOCAL = Network(None, LOOPBACK, chromium=None)  # this machine's loopback, for the protocol tests
 # Runs the server with the fan-out's intervals short, so that an instance that died is
 # forgotten in about a second rather than FORGET_SECONDS: `python -c SHORT_INTERVALS server.py
-# ARGS...`. Both are module constants of server.py, read when they are used.
+# ARGS...`. Both are constants of the fan-out module next to server.py, read when they are used.
 SHORT_INTERVALS = (
-    "import importlib.util, sys; "
-    "spec = importlib.util.spec_from_file_location('server', sys.argv[1]); "
-    "server = sys.modules['server'] = importlib.util.module_from_spec(spec); "
-    "spec.loader.exec_module(server); "
-    "server.ANNOUNCE_SECONDS, server.FORGET_SECONDS = 0.5, 1.5; "
-    "sys.exit(server.main(sys.argv[2:]))"
+    "import os, sys; sys.path[0] = os.path.dirname(sys.argv[1]); "
+    "from signaling_server import cli, fanout; "
+    "fanout.ANNOUNCE_SECONDS, fanout.FORGET_SECONDS = 0.5, 1.5; "
+    "sys.exit(cli.main(sys.argv[2:]))"
 )
 
 

@@ -615,10 +615,11 @@ def test_accept_errors_are_logged_once_in_a_while(caplog: pytest.LogCaptureFixtu
     """Should descriptors run out anyway (asyncio logs a traceback at each failed accept)."""
     sys.path.insert(0, str(SERVER.parent))
     try:
-        import server as signaling
+        from signaling_server.logs import RareLog
+        from signaling_server.service import quiet_accept_errors
     finally:
         sys.path.remove(str(SERVER.parent))
-    handler = signaling.quiet_accept_errors(signaling.RareLog())
+    handler = quiet_accept_errors(RareLog())
     loop = asyncio.new_event_loop()
     try:
         for _ in range(1000):
