@@ -10,6 +10,7 @@ import json
 import re
 import shlex
 import shutil
+import sys
 
 import pytest
 import yaml
@@ -315,3 +316,81 @@ def test_pre_commit_refuses_what_a_conflicted_update_leaves(
         refused.stdout + refused.stderr
     )
     assert run(["git", "rev-parse", "HEAD"], site).stdout == head
+
+
+# ------------------------------------- the signaling server, from one file to a package ---
+
+SERVER_PACKAGE = "template/signaling/signaling_server"
+# a site owner's edit of the one-file server, as releases up to 0.4.0 shipped it
+OWNERS_LINE = "    max_topics: int | None = 300  # our course opens many notebooks\n"
+
+
+@pytest.fixture
+def one_file_server_template(tmp_path):
+    """This template tagged v1.0.0 as it was just before its signaling server became a package
+    (one signaling/server.py, as in 0.4.0), and v2.0.0 as its working tree."""
+    commits_adding = run(
+        ["git", "log", "--reverse", "--format=%H", "--diff-filter=A", "--", SERVER_PACKAGE],
+        REPO_ROOT,
+    ).stdout.split()
+    if not commits_adding:
+        pytest.fail("needs this repository's history: git fetch --unshallow")
+    added = commits_adding[0]
+    repo, archive = tmp_path / "template", tmp_path / "one-file.tar"
+    run(["git", "archive", "-o", archive, f"{added}^", "copier.yml", "template"], REPO_ROOT)
+    shutil.unpack_archive(archive, repo)
+    assert not (repo / SERVER_PACKAGE).exists()
+    run(["git", "init", "-q"], repo)
+    commit_all(repo, "one-file server")
+    run(["git", "tag", "v1.0.0"], repo)
+
+    def this_working_tree(template):
+        shutil.rmtree(template / "template")
+        shutil.copy2(REPO_ROOT / "copier.yml", template)
+        shutil.copytree(
+            REPO_ROOT / "template",
+            template / "template",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+
+    release(repo, "v2.0.0", this_working_tree)
+    return repo
+
+
+def test_an_owners_edit_of_the_one_file_server_is_left_to_resolve_never_lost(
+    one_file_server_template, tmp_path
+):
+    site = generate(one_file_server_template, tmp_path / "site")
+    edited = tmp_path / "edited"
+    shutil.copytree(site, edited)
+    replace_once(edited / "signaling/server.py", "    max_topics: int | None = 100\n", OWNERS_LINE)
+    commit_all(edited, "more topics")
+    for repo in (site, edited):
+        update(repo)
+        shipped = REPO_ROOT / SERVER_PACKAGE
+        for module in shipped.glob("*.py"):
+            assert (repo / "signaling/signaling_server" / module.name).read_bytes() == (
+                module.read_bytes()
+            )
+
+    # Not edited: replaced by the command that runs the package, and it runs.
+    server = site / "signaling/server.py"
+    assert server.read_bytes() == (REPO_ROOT / "template/signaling/server.py").read_bytes()
+    assert "--max-topics N" in run([sys.executable, server, "--help"], site).stdout
+    assert not run(["git", "ls-files", "--unmerged"], site).stdout
+    assert not list(site.rglob("*.rej"))
+
+    # Edited: the owner's whole file waits between conflict markers, unmerged in git (which, as
+    # the site's pre-commit hooks, refuses to commit it), and their edits alone are one diff
+    # away (the CHANGELOG says so).
+    server = edited / "signaling/server.py"
+    text = server.read_text()
+    assert "\n<<<<<<< before updating\n" in text and "\n>>>>>>> after updating\n" in text
+    assert OWNERS_LINE in text
+    stages = run(["git", "ls-files", "--unmerged", "signaling/server.py"], edited).stdout
+    assert len(stages.splitlines()) == 3
+    owners_edits = run(
+        ["git", "diff", ":1:signaling/server.py", ":2:signaling/server.py"], edited
+    ).stdout
+    changed = [line for line in owners_edits.splitlines() if line[:1] in "+-"]
+    assert changed[2:] == ["-    max_topics: int | None = 100", "+" + OWNERS_LINE.rstrip("\n")]
