@@ -486,6 +486,35 @@ def test_help_documents_every_setting() -> None:
         assert setting in help_text
 
 
+def test_a_limit_declared_once_gets_its_flag_variable_help_and_metric(tmp_path: Path) -> None:
+    """One declaration in limits.py, and nothing else, makes a new limit a flag, a variable,
+    a line of --help and a reason in /metrics."""
+    server = copy_of_server(tmp_path)
+    limits_py = tmp_path / "signaling_server" / "limits.py"
+    declaration = (
+        'Limit("max_widgets", 7, "N", "widgets a connection may hold", '
+        'CloseCode.POLICY_VIOLATION, "more than {} widgets", "widgets"),'
+    )
+    text = limits_py.read_text()
+    assert text.count("\nLIMITS = (\n") == 1
+    limits_py.write_text(text.replace("\nLIMITS = (\n", f"\nLIMITS = (\n    {declaration}\n"))
+    help_text = subprocess.run(
+        [sys.executable, server, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--max-widgets N" in help_text
+    assert "widgets a connection may hold; a client over it is closed (1008)" in " ".join(
+        help_text.split()
+    )
+    assert "(env MAX_WIDGETS; default 7; 0: no limit)" in " ".join(help_text.split())
+    port, metrics_port = free_port(), free_port()
+    flags = ["--allowed-origin", "*", "--metrics-port", str(metrics_port), "--max-widgets", "3"]
+    with running(our_command(port, *flags, server=server), ready_port=metrics_port):
+        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        url = f"http://{LOOPBACK}:{metrics_port}/metrics"
+        with no_proxy.open(url, timeout=TIMEOUT) as response:
+            assert 'signaling_refusals_total{reason="widgets"} 0' in response.read().decode()
+
+
 def test_the_speedups_shipped_are_the_ones_tested(tmp_path: Path) -> None:
     """requirements.txt lists the optional speed-ups (from copier.yml's stack); the tests run
     the server with them (pyproject.toml) and, as a preview does, without them."""

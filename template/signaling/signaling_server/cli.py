@@ -12,7 +12,7 @@ from .fanout import redacted
 from .limits import LIMITS, Limit, Limits
 from .logs import log
 from .relay import PRIVATE
-from .service import open_files_limit, run
+from .service import open_files_limit, run, serve_forever
 
 # next to server.py, in the signaling folder
 ORIGINS_FILE = Path(__file__).parent.parent / "allowed_origins.txt"
@@ -206,7 +206,11 @@ def main(argv: list[str] | None = None) -> int:
             "at most %d connections: the limit of open files is %d", limits.max_connections, files
         )
     try:
-        run(args.host, args.port, origins, limits, trusted, args.metrics_port, args.redis_url)
+        run(
+            serve_forever(
+                args.host, args.port, origins, limits, trusted, args.metrics_port, args.redis_url
+            )
+        )
     except OSError as error:  # e.g. the port is in use
         log.error("cannot serve on %s:%d: %s", args.host, args.port, error)
         return 1

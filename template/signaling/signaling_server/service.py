@@ -143,8 +143,5 @@ async def serve_forever(
     log.info("stopped")
 
 
-def run(host: str, port: int, origins: list[str] | None, limits: Limits, *args) -> None:
-    """serve_forever(...) on uvloop's event loop if it is installed, else asyncio's."""
-    (uvloop.run if uvloop is not None else asyncio.run)(
-        serve_forever(host, port, origins, limits, *args)
-    )
+# uvloop's event loop if it is installed, else asyncio's
+run = uvloop.run if uvloop is not None else asyncio.run
