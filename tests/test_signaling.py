@@ -1,4 +1,5 @@
-"""The signaling server shipped in generated sites (template/signaling/server.py).
+"""The signaling server shipped in generated sites (template/signaling/server.py, which runs
+the package template/signaling/signaling_server/).
 
 The protocol tests run against our server AND against y-webrtc's reference server
 (bin/server.js from npm), so that the two stay interchangeable for y-webrtc clients.

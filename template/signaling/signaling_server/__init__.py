@@ -21,5 +21,6 @@ The modules:
     fanout.py   with --redis-url, sharing rooms with other instances through Redis
     metrics.py  with --metrics-port, GET /metrics in Prometheus' text format
     service.py  the WebSocket server, signals, the event loop
+    logs.py     the log, where a flood of refusals writes a line now and then
     cli.py      the command line (`python server.py --help`, in the folder above)
 """
