@@ -394,3 +394,6 @@ def test_an_owners_edit_of_the_one_file_server_is_left_to_resolve_never_lost(
     ).stdout
     changed = [line for line in owners_edits.splitlines() if line[:1] in "+-"]
     assert changed[2:] == ["-    max_topics: int | None = 100", "+" + OWNERS_LINE.rstrip("\n")]
+    # once those are made again in the package, the template's side resolves it
+    run(["git", "checkout", "--theirs", "--", "signaling/server.py"], edited)
+    assert server.read_bytes() == (REPO_ROOT / "template/signaling/server.py").read_bytes()
