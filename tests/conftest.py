@@ -1,3 +1,10 @@
+"""The fixtures more than one test module uses: rendered and built sites, a throw-away copy of
+the template as a git repo, a signaling topic, and the browser tests' world: a built site served
+by its own preview.py, its signaling server behind a recording relay, and one browser process per
+person, all inside a private network namespace (support/networks.py). Also marks the browser
+tests, and keeps the Playwright traces of those that fail. The code they share is in support/.
+"""
+
 import json
 import re
 import secrets
@@ -146,7 +153,7 @@ def topic() -> str:
     return uuid.uuid4().hex
 
 
-# ---------------------------------------------------------------- the browser tests' site
+# ------------------------------------------ the browser tests' world: site, network, people
 
 
 @pytest.fixture(scope="session")
