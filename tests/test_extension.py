@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from sites import EXTENSION, EXTENSION_NAME, REPO_ROOT
+from support.sites import EXTENSION, EXTENSION_NAME, REPO_ROOT
 
 NAME = EXTENSION_NAME
 SHIPPED = REPO_ROOT / "template" / "extensions" / NAME

@@ -6,7 +6,6 @@ The protocol tests run against our server AND against y-webrtc's reference serve
 Origin checks, configuration and robustness are ours only.
 """
 
-import contextlib
 import json
 import os
 import shutil
@@ -16,60 +15,33 @@ import subprocess
 import sys
 import time
 import tomllib
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from processes import LOOPBACK, free_port, running
-from sites import REPO_ROOT, STACK
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
-
-SERVER = REPO_ROOT / "template" / "signaling" / "server.py"  # runs the package next to it
-ALLOWED_ORIGIN = "http://allowed.test"
-TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
-
+from support.processes import LOOPBACK, free_port, http_get, running
+from support.signaling_clients import (
+    ALLOWED_ORIGIN,
+    TIMEOUT,
+    assert_accepted,
+    assert_nothing_received,
+    assert_refused,
+    client,
+    receive,
+    send,
+    subscribe,
+)
+from support.signaling_servers import (
+    SERVER,
+    our_command,
+    our_server,
+    require_reference_server,
+    server_help,
+)
+from support.sites import REPO_ROOT, STACK
+from websockets.exceptions import ConnectionClosed
 
 # ----------------------------------------------------------------- servers ---
-
-
-@pytest.fixture(scope="session")
-def reference_server_js() -> Path:
-    """y-webrtc's bin/server.js, pinned in package.json and installed by `npm ci`."""
-    server_js = REPO_ROOT / "node_modules" / "y-webrtc" / "bin" / "server.js"
-    if not server_js.is_file() or shutil.which("node") is None:
-        pytest.fail(f"{server_js} or node is missing: run scripts/setup (it runs npm ci)")
-    return server_js
-
-
-# Runs the server as if its optional speed-ups (uvloop, orjson) were not installed, as in a
-# site's preview: `python -c HIDE_SPEEDUPS server.py ARGS...`
-# (with, as `python server.py` has, the script's folder first on sys.path)
-HIDE_SPEEDUPS = (
-    "import os, runpy, sys; sys.modules['uvloop'] = sys.modules['orjson'] = None; "
-    "sys.argv = sys.argv[1:]; sys.path[0] = os.path.dirname(sys.argv[0]); "
-    "runpy.run_path(sys.argv[0], run_name='__main__')"
-)
-
-
-def our_command(
-    port: int, *flags: str, server: Path = SERVER, speedups: bool = True
-) -> list[str | Path]:
-    python = [sys.executable] if speedups else [sys.executable, "-c", HIDE_SPEEDUPS]
-    return [*python, server, "--host", LOOPBACK, "--port", str(port), *flags]
-
-
-@contextlib.contextmanager
-def our_server(
-    *flags: str, server: Path = SERVER, speedups: bool = True, **running_kwargs
-) -> Iterator[str]:
-    """Run our server on a free loopback port; yield its URL."""
-    port = free_port()
-    command = our_command(port, *flags, server=server, speedups=speedups)
-    with running(command, ready_port=port, **running_kwargs):
-        yield f"ws://{LOOPBACK}:{port}"
 
 
 @pytest.fixture(scope="session")
@@ -89,59 +61,12 @@ def signaling_url(request: pytest.FixtureRequest) -> Iterator[str]:
         with our_server("--allowed-origin", ALLOWED_ORIGIN, speedups=False) as url:
             yield url
         return
-    server_js = request.getfixturevalue("reference_server_js")
     port = free_port()
-    with running(["node", server_js], env={"PORT": str(port)}, ready_port=port):
+    with running(["node", require_reference_server()], env={"PORT": str(port)}, ready_port=port):
         yield f"ws://{LOOPBACK}:{port}"
 
 
-@pytest.fixture
-def topic() -> str:
-    """A topic no other test uses, as servers are shared between tests."""
-    return uuid.uuid4().hex
-
-
 # ----------------------------------------------------------------- clients ---
-
-
-def client(url: str, origin: str | None = ALLOWED_ORIGIN) -> ClientConnection:
-    # proxy=None: never route loopback test traffic through a proxy from the environment
-    return connect(url, origin=origin, proxy=None, open_timeout=TIMEOUT)
-
-
-def send(connection: ClientConnection, **message: object) -> None:
-    connection.send(json.dumps(message))
-
-
-def receive(connection: ClientConnection) -> dict:
-    return json.loads(connection.recv(timeout=TIMEOUT))
-
-
-def assert_nothing_received(connection: ClientConnection) -> None:
-    """Ping, and expect the pong as next message.
-
-    Servers handle each client's messages in order and push relays at once, so the
-    pong coming next proves that nothing else had been sent to this client.
-    """
-    send(connection, type="ping")
-    assert receive(connection) == {"type": "pong"}
-
-
-def subscribe(connection: ClientConnection, *topics: str) -> None:
-    """Subscribe, and return once the server has processed it (it sends no reply)."""
-    send(connection, type="subscribe", topics=list(topics))
-    assert_nothing_received(connection)
-
-
-def assert_accepted(url: str, origin: str | None) -> None:
-    with client(url, origin) as connection:
-        assert_nothing_received(connection)
-
-
-def assert_refused(url: str, origin: str) -> None:
-    with pytest.raises(InvalidStatus) as refusal:
-        client(url, origin)
-    assert refusal.value.response.status_code == 403
 
 
 # ---------------------------------------------------- protocol, both servers ---
@@ -226,8 +151,7 @@ def test_a_closed_connection_leaves_its_topics(signaling_url: str, topic: str) -
 
 def test_plain_http_request_gets_okay(signaling_url: str) -> None:
     """Hosting platforms check a server's health with plain HTTP requests."""
-    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with no_proxy.open(signaling_url.replace("ws://", "http://"), timeout=TIMEOUT) as response:
+    with http_get(signaling_url.replace("ws://", "http://"), timeout=TIMEOUT) as response:
         assert response.status == 200
         assert response.read().strip() == b"okay"
 
@@ -443,15 +367,6 @@ def test_a_signal_closes_connections_and_exits_0(signum: signal.Signals) -> None
         assert process.wait(TIMEOUT) == 0
 
 
-def server_help() -> str:
-    """What `server.py --help` prints (it must succeed)."""
-    result = subprocess.run(
-        [sys.executable, SERVER, "--help"], capture_output=True, text=True, timeout=TIMEOUT
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_help_documents_every_setting() -> None:
     help_text = server_help()
     for setting in (
@@ -510,9 +425,8 @@ def test_a_limit_declared_once_gets_its_flag_variable_help_and_metric(tmp_path: 
     port, metrics_port = free_port(), free_port()
     flags = ["--allowed-origin", "*", "--metrics-port", str(metrics_port), "--max-widgets", "3"]
     with running(our_command(port, *flags, server=server), ready_port=metrics_port):
-        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         url = f"http://{LOOPBACK}:{metrics_port}/metrics"
-        with no_proxy.open(url, timeout=TIMEOUT) as response:
+        with http_get(url, timeout=TIMEOUT) as response:
             assert 'signaling_refusals_total{reason="widgets"} 0' in response.read().decode()
 
 

@@ -17,7 +17,7 @@ import copier
 import yaml
 
 # The template repo: copier.yml, template/, extension/, tests/
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # What every site builds and serves with (copier.yml's computed `stack`): the one place of its pins
 STACK = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["stack"]["default"]
 CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", REPO_ROOT / ".cache"))
