@@ -13,8 +13,16 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from sites import build, build_env, make_env, pip_requirements, python_version, render, run_in_env
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # for tests/support
+from support.sites import (
+    build,
+    build_env,
+    make_env,
+    pip_requirements,
+    python_version,
+    render,
+    run_in_env,
+)
 
 
 def size(folder: Path) -> int:

@@ -22,10 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browsers import MESH_TIMEOUT_MS, Peer, default_site_preview, lab_url, launch_peer, preview
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # for tests/support
 from playwright.sync_api import sync_playwright
-from sites import EXTENSION_NAME
+from support.browsers import MESH_TIMEOUT_MS, Peer, lab_url, launch_peer
+from support.previews import default_site_preview, preview
+from support.sites import EXTENSION_NAME
 
 DOCUMENTS = ("welcome.ipynb", "collaborate.md")
 # What a page shows of the open document, as JSON: the cells' sources, or the text.

@@ -14,9 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from browsers import Peer, default_site_preview, lab_url, launch_peer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # for tests/support
 from playwright.sync_api import sync_playwright
+from support.browsers import Peer, lab_url, launch_peer
+from support.previews import default_site_preview
 
 # a mesh of 4 Chromium processes on 2 cores can take a while to connect
 CONNECT_TIMEOUT_MS = 60_000

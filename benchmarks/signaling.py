@@ -39,12 +39,10 @@ from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from processes import LOOPBACK, free_port, running  # noqa: E402
-from test_signaling import HIDE_SPEEDUPS  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))  # for tests/support, as pytest imports it
+from support.processes import LOOPBACK, free_port, running  # noqa: E402
+from support.signaling_servers import HIDE_SPEEDUPS, REFERENCE_SERVER, SERVER  # noqa: E402
 
-OURS = ROOT / "template" / "signaling" / "server.py"
-REFERENCE = ROOT / "node_modules" / "y-webrtc" / "bin" / "server.js"
 SERVER_CPU, LOAD_CPU = "0", "1"
 TICKS = os.sysconf("SC_CLK_TCK")
 RATES = [2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000, 18000, 20000, 24000, 28000, 32000]
@@ -210,7 +208,7 @@ class Server:
 
         port = free_port()
         if name == "reference":
-            start(["node", str(REFERENCE)], port, {"PORT": str(port)})
+            start(["node", str(REFERENCE_SERVER)], port, {"PORT": str(port)})
             self.urls.append(f"ws://{LOOPBACK}:{port}")
             ports = []
         elif name == "redis":  # two instances of ours sharing rooms through one redis-server
@@ -375,7 +373,7 @@ def main() -> None:
         help="plain: ours without its optional speed-ups (uvloop, orjson); redis: two instances "
         "of ours sharing rooms through Redis",
     )
-    parser.add_argument("--ours", type=Path, default=OURS, help="another server.py to compare")
+    parser.add_argument("--ours", type=Path, default=SERVER, help="another server.py to compare")
     parser.add_argument("--ours-flags", default=" ".join(OUR_FLAGS))
     args = parser.parse_args()
     results = []

@@ -12,8 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from sites import activated, build_env, render
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # for tests/support
+from support.sites import activated, build_env, render
 
 
 def main() -> None:

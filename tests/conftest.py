@@ -1,14 +1,27 @@
+"""The fixtures more than one test module uses: rendered and built sites, a throw-away copy of
+the template as a git repo, a signaling topic, and the browser tests' world: a built site served
+by its own preview.py, its signaling server behind a recording relay, and one browser process per
+person, all inside a private network namespace (support/networks.py). Also marks the browser
+tests, and keeps the Playwright traces of those that fail. The code they share is in support/.
+"""
+
+import json
 import re
+import secrets
 import shutil
+import uuid
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
-from sites import build, build_env, render
-from variants import VARIANTS
-
-# the browser tests' shared fixtures: the served site, its signaling service, people
-pytest_plugins = ["collaboration"]
+from support.answers import VARIANTS
+from support.browsers import Peer, launch_peer
+from support.collaboration import NOTEBOOK_WITHOUT_CELL_IDS, first_document
+from support.networks import private_network
+from support.previews import serve_preview
+from support.signaling_service import Signaling
+from support.sites import build, build_env, render
+from support.updates import template_repo
 
 # A failed browser test leaves a Playwright trace per browser context in this folder of the
 # rootdir (CI uploads it): test-results/TEST/context-N.zip, for `playwright show-trace FILE`.
@@ -134,3 +147,145 @@ def playwright():
 
         running.chromium.launch = launch_tracing_contexts
         yield running
+
+
+@pytest.fixture
+def template(tmp_path):
+    """This template's working tree as a git repo tagged v1.0.0 (see support/updates.py)."""
+    return template_repo(tmp_path / "template")
+
+
+@pytest.fixture
+def topic() -> str:
+    """A signaling topic no other test uses, as servers are shared between tests."""
+    return uuid.uuid4().hex
+
+
+# ------------------------------------------ the browser tests' world: site, network, people
+
+
+@pytest.fixture(scope="session")
+def build_python(default_site):
+    """The python of the environment the site's environment.yml pins (it runs preview.py)."""
+    return build_env(default_site) / "bin" / "python"
+
+
+@pytest.fixture(scope="session")
+def text_document(default_site):
+    return first_document(default_site, ".md")
+
+
+@pytest.fixture(scope="session")
+def notebook_document(default_site):
+    return first_document(default_site, ".ipynb")
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory, playwright):
+    with private_network(tmp_path_factory.mktemp("netns"), playwright) as network:
+        yield network
+
+
+# The previews the signaling service lets in: it reads their origins (with the port) once, when
+# it starts, so a test that serves a site of its own uses one of these ports.
+SITE_PORT_NAMES = ("main", "other", "failover", "relayed", "lab4")
+
+
+@pytest.fixture(scope="session")
+def site_ports(network):
+    return {name: network.free_port() for name in (*SITE_PORT_NAMES, "relay")}
+
+
+@pytest.fixture(scope="session")
+def signaling_service(network, site_ports, default_site):
+    """The site's own signaling/server.py, behind a recording relay."""
+    origins = [f"http://{network.host}:{site_ports[name]}" for name in SITE_PORT_NAMES]
+    server = default_site / "signaling" / "server.py"
+    service = Signaling(network, server, site_ports["relay"], origins)
+    service.start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def signaling(signaling_service):
+    """The signaling service, up and fresh for each test, whatever the previous test did to it."""
+    service = signaling_service
+    service.relay.frames.clear()
+    yield service
+    if service.changed:
+        service.stop()
+        service.start()
+
+
+@pytest.fixture(scope="session")
+def site_url(network, build_python, default_site, site_ports, signaling_service):
+    yield from serve_preview(
+        network, build_python, default_site, site_ports["main"], signaling_service.url
+    )
+
+
+@pytest.fixture(scope="session")
+def other_site(tmp_path_factory):
+    """Another deployment of this template: another room_prefix, and content of its owner's
+    own, a notebook saved before nbformat 4.5 (old-lesson.ipynb)."""
+    site = render(tmp_path_factory.mktemp("other-site") / "site")
+    notebook = json.dumps(NOTEBOOK_WITHOUT_CELL_IDS, indent=1)
+    (site / "content" / "old-lesson.ipynb").write_text(notebook, encoding="utf-8")
+    return site
+
+
+@pytest.fixture(scope="session")
+def notebook_without_cell_ids(other_site):
+    return "old-lesson.ipynb"
+
+
+@pytest.fixture(scope="session")
+def other_site_url(network, build_python, other_site, site_ports, signaling_service):
+    yield from serve_preview(
+        network, build_python, other_site, site_ports["other"], signaling_service.url
+    )
+
+
+PEOPLE = ("alice", "bob", "carol", "dave")
+
+
+@pytest.fixture(scope="session")
+def browsers(playwright, network, site_ports):
+    """One browser process per person. The previews count as secure origins, as the published
+    site on https does (private rooms need the browser's crypto, which only those have)."""
+    origins = [f"http://{network.host}:{site_ports[name]}" for name in SITE_PORT_NAMES]
+    launched = [launch_peer(playwright, network, secure_origins=origins) for _ in PEOPLE]
+    yield launched
+    for browser in launched:
+        browser.close()
+
+
+@pytest.fixture
+def people(browsers):
+    """Everyone, each with fresh pages in their own browser; pages close after the test."""
+    peers = [Peer(browser, name) for browser, name in zip(browsers, PEOPLE, strict=True)]
+    yield peers
+    for peer in peers:
+        peer.close_pages()
+
+
+@pytest.fixture
+def alice(people):
+    return people[0]
+
+
+@pytest.fixture
+def bob(people):
+    return people[1]
+
+
+@pytest.fixture
+def carol(people):
+    return people[2]
+
+
+@pytest.fixture
+def room():
+    """A fresh room per test, so that no test sees another one's peers."""
+    return f"room-{secrets.token_hex(4)}"

@@ -2,8 +2,8 @@
 
 import pytest
 import yaml
-from sites import ALL_APPS, EXTENSION_NAME, build_env, read_json, run_in_env
-from variants import VARIANTS
+from support.answers import VARIANTS
+from support.sites import ALL_APPS, EXTENSION_NAME, build_env, read_json, run_in_env
 
 WEBRTC_EXTENSION = "@jupyterlite/webrtc-docprovider"
 

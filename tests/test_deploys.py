@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 import yaml
-from sites import STACK, activated, build_env, environment, pip_requirements
-from test_refuses import BAD_ANSWERS
+from support.answers import BAD_ANSWERS
+from support.sites import STACK, activated, build_env, environment, pip_requirements
 
 WORKFLOW = ".github/workflows/deploy.yml"
 SIGNALING_STEP = "Choose the signaling servers (the SIGNALING_URLS variable, else the answer)"

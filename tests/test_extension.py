@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from sites import EXTENSION, JUPYTERLABS, REPO_ROOT, stack_of
+from support.sites import EXTENSION, JUPYTERLABS, REPO_ROOT, stack_of
 
 BUILD = EXTENSION / "build.py"
 # each JupyterLab's extension: its source folder and the name its build ships under

@@ -14,13 +14,14 @@ import socket
 import threading
 
 import pytest
-from browsers import NAMESPACE_ADDRESS, preview
-from collaboration import (
+from support.collaboration import (
     alice_then_bob_on_text,
     room_prefix,
     trade_edits,
 )
-from signaling_service import topic_of
+from support.networks import NAMESPACE_ADDRESS
+from support.previews import preview
+from support.signaling_service import topic_of
 
 # What the pages get from a host whose service is down (crashed, or being deployed).
 UNAVAILABLE = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"

@@ -24,22 +24,18 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 import yaml
-from processes import LOOPBACK, free_port, running
-from sites import answers_of, render
-from test_updates import commit_all, generate, release, replace_once, template, update
-from variants import VARIANTS
+from support.answers import VARIANTS
+from support.processes import LOOPBACK, free_port, http_get, running
+from support.signaling_clients import TIMEOUT, client
+from support.sites import answers_of, render
+from support.updates import commit_all, generate, release, replace_once, update
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
-__all__ = ["template"]  # a fixture of test_updates, used here
-
-TIMEOUT = 5.0  # seconds; every expected answer arrives within milliseconds
 # a page that no site's signaling server allows
 FOREIGN_ORIGIN = "https://elsewhere.example"
 WITH_SIGNALING = [
@@ -355,7 +351,11 @@ def play_dockerfile(context, root):
                 *sources, destination = shlex.split(arguments)
                 for source in sources:
                     assert dockerignore_keeps(context, source), f".dockerignore drops {source}"
-                    shutil.copy(context / source, workdir / destination)
+                    if (context / source).is_dir():  # Docker copies the folder's contents
+                        ignored = shutil.ignore_patterns("__pycache__")
+                        shutil.copytree(context / source, workdir / destination, ignore=ignored)
+                    else:
+                        shutil.copy(context / source, workdir / destination)
             case "USER":
                 user = arguments
             case "ENV":
@@ -424,7 +424,7 @@ def listening_addresses(port):
 def accepted(url, origin):
     """Whether the server lets a browser of that origin connect (else it answers 403)."""
     try:
-        with connect(url, origin=origin, proxy=None, open_timeout=TIMEOUT):
+        with client(url, origin):
             return True
     except InvalidStatus as refusal:
         assert refusal.response.status_code == 403
@@ -448,15 +448,14 @@ def test_image_serves_health_checks_and_signaling_on_the_hosts_port(image, rende
         assert uid_of(server.pid) != 0
         # every interface, where the host's proxy reaches it (this test connects on loopback)
         assert listening_addresses(port) & {"00000000", "0" * 32}, "not on every interface"
-        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with no_proxy.open(f"http://{LOOPBACK}:{port}{health_path}", timeout=TIMEOUT) as answer:
+        with http_get(f"http://{LOOPBACK}:{port}{health_path}", timeout=TIMEOUT) as answer:
             assert (answer.status, answer.read()) == (200, b"okay\n")
 
         url, topic = f"ws://{LOOPBACK}:{port}", uuid.uuid4().hex
         origin = pages_origin(answers_of(site))
         with (
-            connect(url, origin=origin, proxy=None, open_timeout=TIMEOUT) as alice,
-            connect(url, origin=origin, proxy=None, open_timeout=TIMEOUT) as bob,
+            client(url, origin) as alice,
+            client(url, origin) as bob,
         ):
             for person in (alice, bob):
                 person.send(json.dumps({"type": "subscribe", "topics": [topic]}))

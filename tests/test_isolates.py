@@ -7,8 +7,8 @@ import threading
 from functools import partial
 
 import pytest
-from browsers import launch_local
-from sites import build, render
+from support.browsers import launch_local
+from support.sites import build, render
 
 NAMES_JS = """() => window.jupyterapp.serviceManager.contents.get('', {content: true})
     .then(listing => listing.content.map(item => item.name))"""

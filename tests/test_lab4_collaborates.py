@@ -3,8 +3,8 @@ their own, edit documents together through the site's signaling server, with the
 JupyterLab 4 provider (extension/lab4)."""
 
 import pytest
-from browsers import MESH_TIMEOUT_MS, lab_url
-from collaboration import (
+from support.browsers import MESH_TIMEOUT_MS, lab_url
+from support.collaboration import (
     alice_then_bob,
     as_shown,
     cell_sources_of,
@@ -12,11 +12,11 @@ from collaboration import (
     first_document,
     marker,
     original_of,
-    serve_preview,
     text_of,
 )
-from lab4_pages import Lab4Page, open_in_lab4
-from sites import build_env
+from support.lab4_pages import Lab4Page, open_in_lab4
+from support.previews import serve_preview
+from support.sites import build_env
 
 
 @pytest.fixture(scope="session")

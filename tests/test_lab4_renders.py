@@ -3,7 +3,15 @@ the built site loads documents through the site's own JupyterLab 4 provider only
 
 import pytest
 import yaml
-from sites import answers_of, build_env, pip_requirements, read_json, render, run_in_env, stack_of
+from support.sites import (
+    answers_of,
+    build_env,
+    pip_requirements,
+    read_json,
+    render,
+    run_in_env,
+    stack_of,
+)
 
 STACK = stack_of("4")
 # jupyter-docprovider's plugins that this site's extension replaces, and JupyterLite's user

@@ -4,9 +4,9 @@ one once; it is kept in their browser, and a new one shows at once."""
 
 import re
 
-from browsers import lab_url
-from collaboration import open_in_lab, text_of
-from processes import wait_until
+from support.browsers import lab_url
+from support.collaboration import open_in_lab, text_of
+from support.processes import wait_until
 
 
 def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(

@@ -3,9 +3,9 @@ never reaches a server; only people with the secret meet there and see each othe
 
 import secrets
 
-from browsers import lab_url
-from collaboration import marker, open_in_lab, room_prefix, text_of
-from signaling_service import topic_of
+from support.browsers import lab_url
+from support.collaboration import marker, open_in_lab, room_prefix, text_of
+from support.signaling_service import topic_of
 
 # long enough that seeing the others' edits would have shown in any earlier test
 OUTSIDERS_WAIT_MS = 5000

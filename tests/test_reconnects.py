@@ -8,9 +8,10 @@ site's by a link the test cuts. Alice, the site and the signaling server stay up
 import time
 
 import pytest
-from browsers import MESH_TIMEOUT_MS, Laptop, Peer, launch_peer
-from collaboration import alice_then_bob_on_text, marker, trade_edits
-from processes import wait_until
+from support.browsers import MESH_TIMEOUT_MS, Peer, launch_peer
+from support.collaboration import alice_then_bob_on_text, marker, trade_edits
+from support.networks import Laptop
+from support.processes import wait_until
 
 # Chromium ends a peer connection whose consent checks fail for ~30 s.
 CONNECTION_LOST_TIMEOUT_MS = 60_000

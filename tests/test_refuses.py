@@ -4,53 +4,8 @@ and nothing is written."""
 import json
 
 import pytest
-from sites import render
-
-BAD_ANSWERS = [
-    # (answers, question, a phrase of the fix)
-    ({"site_name": "   "}, "site_name", "give the site a title"),
-    ({"repo_name": "my notes"}, "repo_name", "use 1-100 letters"),
-    ({"repo_name": ".."}, "repo_name", 'not "." or ".."'),
-    ({"repo_name": "notes.git"}, "repo_name", 'not ending in ".git"'),
-    ({"repo_name": "n" * 101}, "repo_name", "use 1-100 letters"),
-    ({"github_owner": "-octo"}, "github_owner", "not starting or ending with a hyphen"),
-    ({"github_owner": "octo--org"}, "github_owner", "single hyphens"),
-    ({"github_owner": "o" * 40}, "github_owner", "1-39 letters"),
-    ({"github_owner": "octo_org"}, "github_owner", "letters, digits or"),
-    ({"apps": []}, "apps", "pick at least one app"),
-    ({"apps": ["lab"], "collaborative_apps": ["retro"]}, "collaborative_apps", "add it to apps"),
-    ({"collaborative_apps": ["repl"]}, "collaborative_apps", "'repl' is not in"),
-    ({"kernel": "xeus"}, "kernel", "'xeus' is not in"),
-    ({"jupyterlab": "5"}, "jupyterlab", "'5' is not in"),
-    ({"jupyterlab": "4", "apps": ["lab", "retro"]}, "apps", "answer notebooks instead"),
-    ({"apps": ["notebooks"]}, "apps", "answer retro instead"),
-    (
-        {"jupyterlab": "4", "apps": ["lab"], "collaborative_apps": ["notebooks"]},
-        "collaborative_apps",
-        "add it to apps",
-    ),
-    ({"signaling_urls": "wss://signal.example.org"}, "signaling_urls", "give a YAML list"),
-    ({"signaling_urls": []}, "signaling_urls", "one or more URLs"),
-    ({"signaling_urls": ["ws://signal.example.org"]}, "signaling_urls", "use a wss:// URL"),
-    ({"signaling_urls": ["http://localhost:4444"]}, "signaling_urls", "use a wss:// URL"),
-    ({"signaling_urls": ["wss://"]}, "signaling_urls", "use a wss:// URL"),
-    ({"signaling_urls": ["wss://ok.example.org", 42]}, "signaling_urls", '"42" is not allowed'),
-    ({"room_prefix": "short"}, "room_prefix", "at least 10"),
-    ({"room_prefix": "has spaces in it"}, "room_prefix", "no spaces"),
-    ({"default_room": "two words"}, "default_room", "1-64 letters"),
-    ({"default_room": "a/b"}, "default_room", "1-64 letters"),
-    ({"ice_servers": "turn:turn.example.org"}, "ice_servers", "give a YAML list"),
-    ({"ice_servers": {"urls": "turn:a.example"}}, "ice_servers", "give a YAML list"),
-    ({"ice_servers": [{"urls": "https://a.example"}]}, "ice_servers", "not a stun:, turn: or"),
-    ({"ice_servers": [{"urls": ["stun:a.example", 3]}]}, "ice_servers", '"3" is not a stun:'),
-    ({"ice_servers": [{"url": "turn:a.example"}]}, "ice_servers", 'with "urls"'),
-    ({"ice_servers": ["turn:a.example"]}, "ice_servers", "entry 1 must be a mapping"),
-    (
-        {"ice_servers": [{"urls": "turn:a.example", "credential": "x"}]},
-        "ice_servers",
-        "credential but no username",
-    ),
-]
+from support.answers import BAD_ANSWERS
+from support.sites import render
 
 
 def given(answers):

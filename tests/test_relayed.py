@@ -8,13 +8,10 @@ import shutil
 import subprocess
 
 import pytest
-from collaboration import (
-    alice_then_bob_on_text,
-    serve_preview,
-    trade_edits,
-)
-from processes import stop
-from sites import render
+from support.collaboration import alice_then_bob_on_text, trade_edits
+from support.previews import serve_preview
+from support.processes import stop
+from support.sites import render
 
 TURN_USER, TURN_CREDENTIAL = "class", "turn-credential"
 

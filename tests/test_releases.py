@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 import yaml
-from sites import REPO_ROOT
+from support.sites import REPO_ROOT
 
 CHANGELOG = REPO_ROOT / "CHANGELOG.md"
 RELEASE_WORKFLOW = REPO_ROOT / ".github/workflows/release.yml"

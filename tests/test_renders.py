@@ -7,8 +7,16 @@ import sys
 
 import pytest
 import yaml
-from sites import ALL_APPS, REPO_ROOT, STACK, answers_of, pip_requirements, read_json, render
-from variants import VARIANTS
+from support.answers import VARIANTS
+from support.sites import (
+    ALL_APPS,
+    REPO_ROOT,
+    STACK,
+    answers_of,
+    pip_requirements,
+    read_json,
+    render,
+)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -7,8 +7,8 @@ import re
 import secrets
 from urllib.parse import parse_qs, urlsplit
 
-from browsers import lab_url, retro_url
-from collaboration import cell_sources_of, marker, open_notebook, text_of
+from support.browsers import lab_url, retro_url
+from support.collaboration import cell_sources_of, marker, open_notebook, text_of
 
 
 def open_document(page, document, original):

@@ -1,11 +1,11 @@
-"""The signaling server shipped in generated sites (template/signaling/server.py).
+"""The signaling server shipped in generated sites (template/signaling/server.py, which runs
+the package template/signaling/signaling_server/).
 
 The protocol tests run against our server AND against y-webrtc's reference server
 (bin/server.js from npm), so that the two stay interchangeable for y-webrtc clients.
 Origin checks, configuration and robustness are ours only.
 """
 
-import contextlib
 import json
 import os
 import shutil
@@ -15,58 +15,33 @@ import subprocess
 import sys
 import time
 import tomllib
-import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from processes import LOOPBACK, free_port, running
-from sites import REPO_ROOT, STACK
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import ClientConnection, connect
-
-SERVER = REPO_ROOT / "template" / "signaling" / "server.py"
-ALLOWED_ORIGIN = "http://allowed.test"
-TIMEOUT = 5.0  # seconds; every expected message arrives within milliseconds
-
+from support.processes import LOOPBACK, free_port, http_get, running
+from support.signaling_clients import (
+    ALLOWED_ORIGIN,
+    TIMEOUT,
+    assert_accepted,
+    assert_nothing_received,
+    assert_refused,
+    client,
+    receive,
+    send,
+    subscribe,
+)
+from support.signaling_servers import (
+    SERVER,
+    our_command,
+    our_server,
+    require_reference_server,
+    server_help,
+)
+from support.sites import REPO_ROOT, STACK
+from websockets.exceptions import ConnectionClosed
 
 # ----------------------------------------------------------------- servers ---
-
-
-@pytest.fixture(scope="session")
-def reference_server_js() -> Path:
-    """y-webrtc's bin/server.js, pinned in package.json and installed by `npm ci`."""
-    server_js = REPO_ROOT / "node_modules" / "y-webrtc" / "bin" / "server.js"
-    if not server_js.is_file() or shutil.which("node") is None:
-        pytest.fail(f"{server_js} or node is missing: run scripts/setup (it runs npm ci)")
-    return server_js
-
-
-# Runs the server as if its optional speed-ups (uvloop, orjson) were not installed, as in a
-# site's preview: `python -c HIDE_SPEEDUPS server.py ARGS...`
-HIDE_SPEEDUPS = (
-    "import runpy, sys; sys.modules['uvloop'] = sys.modules['orjson'] = None; "
-    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
-)
-
-
-def our_command(
-    port: int, *flags: str, server: Path = SERVER, speedups: bool = True
-) -> list[str | Path]:
-    python = [sys.executable] if speedups else [sys.executable, "-c", HIDE_SPEEDUPS]
-    return [*python, server, "--host", LOOPBACK, "--port", str(port), *flags]
-
-
-@contextlib.contextmanager
-def our_server(
-    *flags: str, server: Path = SERVER, speedups: bool = True, **running_kwargs
-) -> Iterator[str]:
-    """Run our server on a free loopback port; yield its URL."""
-    port = free_port()
-    command = our_command(port, *flags, server=server, speedups=speedups)
-    with running(command, ready_port=port, **running_kwargs):
-        yield f"ws://{LOOPBACK}:{port}"
 
 
 @pytest.fixture(scope="session")
@@ -86,59 +61,12 @@ def signaling_url(request: pytest.FixtureRequest) -> Iterator[str]:
         with our_server("--allowed-origin", ALLOWED_ORIGIN, speedups=False) as url:
             yield url
         return
-    server_js = request.getfixturevalue("reference_server_js")
     port = free_port()
-    with running(["node", server_js], env={"PORT": str(port)}, ready_port=port):
+    with running(["node", require_reference_server()], env={"PORT": str(port)}, ready_port=port):
         yield f"ws://{LOOPBACK}:{port}"
 
 
-@pytest.fixture
-def topic() -> str:
-    """A topic no other test uses, as servers are shared between tests."""
-    return uuid.uuid4().hex
-
-
 # ----------------------------------------------------------------- clients ---
-
-
-def client(url: str, origin: str | None = ALLOWED_ORIGIN) -> ClientConnection:
-    # proxy=None: never route loopback test traffic through a proxy from the environment
-    return connect(url, origin=origin, proxy=None, open_timeout=TIMEOUT)
-
-
-def send(connection: ClientConnection, **message: object) -> None:
-    connection.send(json.dumps(message))
-
-
-def receive(connection: ClientConnection) -> dict:
-    return json.loads(connection.recv(timeout=TIMEOUT))
-
-
-def assert_nothing_received(connection: ClientConnection) -> None:
-    """Ping, and expect the pong as next message.
-
-    Servers handle each client's messages in order and push relays at once, so the
-    pong coming next proves that nothing else had been sent to this client.
-    """
-    send(connection, type="ping")
-    assert receive(connection) == {"type": "pong"}
-
-
-def subscribe(connection: ClientConnection, *topics: str) -> None:
-    """Subscribe, and return once the server has processed it (it sends no reply)."""
-    send(connection, type="subscribe", topics=list(topics))
-    assert_nothing_received(connection)
-
-
-def assert_accepted(url: str, origin: str | None) -> None:
-    with client(url, origin) as connection:
-        assert_nothing_received(connection)
-
-
-def assert_refused(url: str, origin: str) -> None:
-    with pytest.raises(InvalidStatus) as refusal:
-        client(url, origin)
-    assert refusal.value.response.status_code == 403
 
 
 # ---------------------------------------------------- protocol, both servers ---
@@ -223,8 +151,7 @@ def test_a_closed_connection_leaves_its_topics(signaling_url: str, topic: str) -
 
 def test_plain_http_request_gets_okay(signaling_url: str) -> None:
     """Hosting platforms check a server's health with plain HTTP requests."""
-    no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with no_proxy.open(signaling_url.replace("ws://", "http://"), timeout=TIMEOUT) as response:
+    with http_get(signaling_url.replace("ws://", "http://"), timeout=TIMEOUT) as response:
         assert response.status == 200
         assert response.read().strip() == b"okay"
 
@@ -286,9 +213,19 @@ def test_star_allows_any_origin() -> None:
         assert_accepted(url, None)
 
 
+def copy_of_server(folder: Path) -> Path:
+    """server.py and its package in folder (without an allowed_origins.txt); its server.py."""
+    shutil.copytree(
+        SERVER.parent,
+        folder,
+        ignore=shutil.ignore_patterns("*.jinja", "__pycache__"),
+        dirs_exist_ok=True,
+    )
+    return folder / SERVER.name
+
+
 def test_default_origins_come_from_allowed_origins_txt(tmp_path: Path) -> None:
-    server = tmp_path / "server.py"
-    shutil.copy(SERVER, server)
+    server = copy_of_server(tmp_path)
     (tmp_path / "allowed_origins.txt").write_text(
         "# browsers send the origin only: scheme://host[:port]\n"
         "https://owner.github.io  # the site\n"
@@ -387,8 +324,7 @@ def test_bad_configuration_is_refused_with_a_clear_message(
     env: dict[str, str],
     error: str,
 ) -> None:
-    server = tmp_path / "server.py"
-    shutil.copy(SERVER, server)
+    server = copy_of_server(tmp_path)
     if origins_file is not None:
         (tmp_path / "allowed_origins.txt").write_text(origins_file)
     result = subprocess.run(
@@ -431,15 +367,6 @@ def test_a_signal_closes_connections_and_exits_0(signum: signal.Signals) -> None
         assert process.wait(TIMEOUT) == 0
 
 
-def server_help() -> str:
-    """What `server.py --help` prints (it must succeed)."""
-    result = subprocess.run(
-        [sys.executable, SERVER, "--help"], capture_output=True, text=True, timeout=TIMEOUT
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
 def test_help_documents_every_setting() -> None:
     help_text = server_help()
     for setting in (
@@ -473,6 +400,34 @@ def test_help_documents_every_setting() -> None:
         ),
     ):
         assert setting in help_text
+
+
+def test_a_limit_declared_once_gets_its_flag_variable_help_and_metric(tmp_path: Path) -> None:
+    """One declaration in limits.py, and nothing else, makes a new limit a flag, a variable,
+    a line of --help and a reason in /metrics."""
+    server = copy_of_server(tmp_path)
+    limits_py = tmp_path / "signaling_server" / "limits.py"
+    declaration = (
+        'Limit("max_widgets", 7, "N", "widgets a connection may hold", '
+        'CloseCode.POLICY_VIOLATION, "more than {} widgets", "widgets"),'
+    )
+    text = limits_py.read_text()
+    assert text.count("\nLIMITS = (\n") == 1
+    limits_py.write_text(text.replace("\nLIMITS = (\n", f"\nLIMITS = (\n    {declaration}\n"))
+    help_text = subprocess.run(
+        [sys.executable, server, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "--max-widgets N" in help_text
+    assert "widgets a connection may hold; a client over it is closed (1008)" in " ".join(
+        help_text.split()
+    )
+    assert "(env MAX_WIDGETS; default 7; 0: no limit)" in " ".join(help_text.split())
+    port, metrics_port = free_port(), free_port()
+    flags = ["--allowed-origin", "*", "--metrics-port", str(metrics_port), "--max-widgets", "3"]
+    with running(our_command(port, *flags, server=server), ready_port=metrics_port):
+        url = f"http://{LOOPBACK}:{metrics_port}/metrics"
+        with http_get(url, timeout=TIMEOUT) as response:
+            assert 'signaling_refusals_total{reason="widgets"} 0' in response.read().decode()
 
 
 def test_the_speedups_shipped_are_the_ones_tested(tmp_path: Path) -> None:

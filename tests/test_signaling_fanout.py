@@ -14,60 +14,55 @@ Exactly once: once a client on the other instance has the publish under test, it
 fence, and once every subscriber has that, the sender publishes a second fence. Redis delivers
 each instance's messages in the order they were published, so a duplicate of the publish
 under test, or an instance relaying its own publish back from Redis, would reach a subscriber
-before the second fence. Each such mistake, made by hand in server.py, fails these tests.
+before the second fence. Each such mistake, made by hand in the server's fanout.py, fails these
+tests.
 """
 
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
 import tomllib
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from browsers import Network, preview
-from collaboration import open_in_lab, room_prefix, text_of, trade_edits
-from processes import LOOPBACK, free_port, running, stop, wait_until
-from sites import REPO_ROOT, STACK
-from test_signaling import (
+from support.collaboration import open_in_lab, room_prefix, text_of, trade_edits
+from support.metrics import read_metrics
+from support.networks import LOCAL, Network
+from support.previews import preview
+from support.processes import LOOPBACK, free_port, running, stop, wait_until
+from support.signaling_clients import (
     ALLOWED_ORIGIN,
-    HIDE_SPEEDUPS,
-    SERVER,
     TIMEOUT,
     assert_nothing_received,
     client,
-    our_command,
     receive,
     send,
-    server_help,
     subscribe,
 )
+from support.signaling_servers import HIDE_SPEEDUPS, SERVER, our_command, server_help
+from support.sites import REPO_ROOT, STACK
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection
 
 PASSWORD = "fan-out-secret"  # Redis' password: must never reach a log
 LOST = "cannot reach Redis"  # what an instance logs once when it loses Redis...
 BACK = "Redis is back"  # ... and once when it has it again
-LOCAL = Network(None, LOOPBACK, chromium=None)  # this machine's loopback, for the protocol tests
 # Runs the server with the fan-out's intervals short, so that an instance that died is
 # forgotten in about a second rather than FORGET_SECONDS: `python -c SHORT_INTERVALS server.py
-# ARGS...`. Both are module constants of server.py, read when they are used.
+# ARGS...`. Both are constants of the fan-out module next to server.py, read when they are used.
 SHORT_INTERVALS = (
-    "import importlib.util, sys; "
-    "spec = importlib.util.spec_from_file_location('server', sys.argv[1]); "
-    "server = sys.modules['server'] = importlib.util.module_from_spec(spec); "
-    "spec.loader.exec_module(server); "
-    "server.ANNOUNCE_SECONDS, server.FORGET_SECONDS = 0.5, 1.5; "
-    "sys.exit(server.main(sys.argv[2:]))"
+    "import os, sys; sys.path[0] = os.path.dirname(sys.argv[1]); "
+    "from signaling_server import cli, fanout; "
+    "fanout.ANNOUNCE_SECONDS, fanout.FORGET_SECONDS = 0.5, 1.5; "
+    "sys.exit(cli.main(sys.argv[2:]))"
 )
 
 
@@ -117,15 +112,8 @@ class Instance:
         self.process: subprocess.Popen | None = None
 
     def metrics(self) -> dict[str, float]:
-        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         url = f"http://{self.network.host}:{self.metrics_port}/metrics"
-
-        def read() -> str:
-            with no_proxy.open(url, timeout=TIMEOUT) as response:
-                return response.read().decode()
-
-        text = self.network.call(read)
-        return {name: float(value) for name, value in re.findall(r"^(\w+) (\S+)$", text, re.M)}
+        return self.network.call(read_metrics, url, TIMEOUT)
 
     def reaches_redis(self) -> bool:
         return self.metrics()["signaling_redis_up"] == 1
@@ -195,11 +183,6 @@ def three_on_two_instances(tmp_path: Path, redis_url: str, topic: str, **kwargs)
             subscribe(subscriber, topic)
         count_reaches(3, alice, topic, [carol, bob])
         yield a, b, alice, carol, bob
-
-
-@pytest.fixture
-def topic() -> str:
-    return uuid.uuid4().hex
 
 
 # ----------------------------------------------------------------- clients ---

@@ -36,10 +36,8 @@ import resource
 import selectors
 import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,14 +46,15 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from processes import LOOPBACK, free_port, running
-from test_signaling import SERVER, our_command
+from support.metrics import read_metrics
+from support.processes import LOOPBACK, free_port, http_get, running
+from support.signaling_clients import ALLOWED_ORIGIN, client
+from support.signaling_servers import SERVER, our_command, server_help
 from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 OTHERS = "127.0.0.2"  # the well-behaved clients' address; the abuser's is LOOPBACK
-ORIGIN = "http://allowed.test"
 PONG_WITHIN = 0.1  # seconds
 SCHEDULING_SLACK_MS = float(os.environ.get("SLACK", "5.0"))
 STALL_MS = 100.0  # other rooms' p99 below this is no stall, whatever the baseline
@@ -75,14 +74,7 @@ class Server:
         self.url, self.metrics_url, self.pid, self.log = url, metrics_url, pid, log
 
     def metrics(self) -> dict[str, float]:
-        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with no_proxy.open(self.metrics_url, timeout=5) as response:
-            text = response.read().decode()
-        return {
-            name: float(value)
-            for name, value in re.findall(r"^(\S+) (\S+)$", text, re.MULTILINE)
-            if not name.startswith("#")
-        }
+        return read_metrics(self.metrics_url)
 
     def rss_mb(self) -> float:
         status = Path(f"/proc/{self.pid}/status").read_text()
@@ -99,7 +91,7 @@ def server(
 ) -> Iterator[Server]:
     """Our server on loopback, on core 0 while this process keeps to core 1."""
     port, metrics_port = free_port(), free_port()
-    flags = ("--allowed-origin", ORIGIN, "--metrics-port", str(metrics_port), *flags)
+    flags = ("--allowed-origin", ALLOWED_ORIGIN, "--metrics-port", str(metrics_port), *flags)
     command = our_command(port, *flags, speedups=speedups)
 
     def setup() -> None:
@@ -135,15 +127,9 @@ def raise_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, PRIORITY)
 
 
-def client(url: str, source: str = OTHERS, **kwargs) -> ClientConnection:
-    return connect(
-        url, origin=ORIGIN, proxy=None, open_timeout=5, source_address=(source, 0), **kwargs
-    )
-
-
 def pong_seconds(url: str) -> float:
     """How long a fresh client waits for the answer to its ping (connecting not counted)."""
-    with client(url) as fresh:
+    with client(url, source=OTHERS) as fresh:
         started = time.perf_counter()
         fresh.send('{"type":"ping"}')
         assert json.loads(fresh.recv(timeout=5)) == {"type": "pong"}
@@ -204,12 +190,12 @@ async def rooms(pipe, url: str) -> None:
     loop = asyncio.get_running_loop()
     samples: list[float] | None = None
 
+    def connect_from_others():
+        return async_connect(url, origin=ALLOWED_ORIGIN, proxy=None, local_addr=(OTHERS, 0))
+
     async def room(topic: str) -> None:
         nonlocal samples
-        async with (
-            async_connect(url, origin=ORIGIN, proxy=None, local_addr=(OTHERS, 0)) as sender,
-            async_connect(url, origin=ORIGIN, proxy=None, local_addr=(OTHERS, 0)) as receiver,
-        ):
+        async with connect_from_others() as sender, connect_from_others() as receiver:
             for member in (sender, receiver):
                 await member.send(json.dumps({"type": "subscribe", "topics": [topic]}))
                 await member.send('{"type":"ping"}')
@@ -363,7 +349,7 @@ def subscribe_a_million_topics(results, url: str, seconds: float) -> None:
     answers: Counter = Counter()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with client(url, LOOPBACK) as abuser:
+        with client(url, source=LOOPBACK) as abuser:
             try:
                 for batch in range(10_000):  # 1M topics, 100 a message
                     topics = [f"abuse-{batch}-{n}" for n in range(100)]
@@ -379,7 +365,7 @@ def publish_900_kb(results, url: str, seconds: float) -> None:
     answers: Counter = Counter()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with client(url, LOOPBACK, max_size=None) as abuser:
+        with client(url, source=LOOPBACK, max_size=None) as abuser:
             publish = {"type": "publish", "topic": "other-room-0", "data": "x" * 900_000}
             with contextlib.suppress(ConnectionClosed, OSError):
                 abuser.send(json.dumps(publish))
@@ -397,9 +383,9 @@ def never_read(results, url: str, seconds: float) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a full window soon
         sock.bind((LOOPBACK, 0))
         sock.connect((LOOPBACK, int(url.rsplit(":", 1)[1])))
-        sleeper = connect(url, sock=sock, origin=ORIGIN, proxy=None, max_queue=1)
+        sleeper = connect(url, sock=sock, origin=ALLOWED_ORIGIN, proxy=None, max_queue=1)
         sleeper.send(json.dumps({"type": "subscribe", "topics": ["busy"]}))
-        with client(url, LOOPBACK) as publisher:
+        with client(url, source=LOOPBACK) as publisher:
             publisher.send('{"type":"ping"}')
             publisher.recv(timeout=5)  # the subscription is in
             try:
@@ -424,7 +410,7 @@ def flood_50_000(results, url: str, seconds: float) -> None:
     relayed = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        with client(url, LOOPBACK) as abuser:
+        with client(url, source=LOOPBACK) as abuser:
             abuser.send(json.dumps({"type": "subscribe", "topics": ["flood"]}))
             with contextlib.suppress(ConnectionClosed, OSError):
                 for n in range(50_000):
@@ -440,7 +426,7 @@ OPEN_SECONDS = 20  # at most, to open them all
 UPGRADE = (
     "GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-    f"Origin: {ORIGIN}\r\n\r\n"
+    f"Origin: {ALLOWED_ORIGIN}\r\n\r\n"
 )
 
 
@@ -578,7 +564,7 @@ def test_file_descriptors_do_not_run_out(tmp_path: Path) -> None:
     def few_files() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
 
-    with server(tmp_path, preexec_fn=few_files) as srv, client(srv.url) as connected:
+    with server(tmp_path, preexec_fn=few_files) as srv, client(srv.url, source=OTHERS) as connected:
         process, results = start_abuser(open_connections, srv.url, ABUSE_SECONDS, True, 1000)
         try:
             time.sleep(1.5)
@@ -615,10 +601,11 @@ def test_accept_errors_are_logged_once_in_a_while(caplog: pytest.LogCaptureFixtu
     """Should descriptors run out anyway (asyncio logs a traceback at each failed accept)."""
     sys.path.insert(0, str(SERVER.parent))
     try:
-        import server as signaling
+        from signaling_server.logs import RareLog
+        from signaling_server.service import quiet_accept_errors
     finally:
         sys.path.remove(str(SERVER.parent))
-    handler = signaling.quiet_accept_errors(signaling.RareLog())
+    handler = quiet_accept_errors(RareLog())
     loop = asyncio.new_event_loop()
     try:
         for _ in range(1000):
@@ -663,17 +650,17 @@ def test_each_limit_closes_with_a_code_and_a_reason(tmp_path: Path) -> None:
             (["x" * 1001], 1009, "frame with 1001 bytes exceeds limit of 1000 bytes"),
         ]
         for messages, code, reason in cases:
-            with client(srv.url) as connection:
+            with client(srv.url, source=OTHERS) as connection:
                 for message in messages:
                     connection.send(message)
                 assert closes(connection) == (code, reason)
         # the limit per address counts open connections only
-        with client(srv.url), client(srv.url):
+        with client(srv.url, source=OTHERS), client(srv.url, source=OTHERS):
             with pytest.raises(InvalidStatus) as refused:
-                client(srv.url)
+                client(srv.url, source=OTHERS)
             assert refused.value.response.status_code == 429
             assert refused.value.response.body == b"too many connections from your address\n"
-        with client(srv.url) as connection:
+        with client(srv.url, source=OTHERS) as connection:
             assert_pong(connection)
         metrics = srv.metrics()
     for kind in ("topics", "topics_per_message", "topic_length", "message_rate", "message_size"):
@@ -681,11 +668,11 @@ def test_each_limit_closes_with_a_code_and_a_reason(tmp_path: Path) -> None:
     assert metrics['signaling_refusals_total{reason="connections_per_ip"}'] == 1
     # each limit is also an environment variable (the same code reads them all)
     with server(tmp_path, env={"MAX_TOPICS": "1", "MAX_CONNECTIONS_PER_IP": "1"}) as srv:
-        with client(srv.url) as connection:
+        with client(srv.url, source=OTHERS) as connection:
             connection.send('{"type":"subscribe","topics":["a","b"]}')
             assert closes(connection) == (1008, "more than 1 topics")
-        with client(srv.url), pytest.raises(InvalidStatus):
-            client(srv.url)
+        with client(srv.url, source=OTHERS), pytest.raises(InvalidStatus):
+            client(srv.url, source=OTHERS)
 
 
 def assert_pong(connection: ClientConnection) -> None:
@@ -698,7 +685,7 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> Non
     flags = ["--trusted-proxy", "127.0.0.1", "--max-connections-per-ip", "1"]
 
     def via(source: str, forwarded_for: str) -> ClientConnection:
-        return client(srv.url, source, additional_headers={"X-Forwarded-For": forwarded_for})
+        return client(srv.url, source=source, additional_headers={"X-Forwarded-For": forwarded_for})
 
     with server(tmp_path, *flags) as srv:
         with via(LOOPBACK, "198.51.100.1"), via(LOOPBACK, "203.0.113.9, 198.51.100.2"):
@@ -721,7 +708,7 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(tmp_path: Path) -> Non
 
 def test_metrics_are_off_by_default_and_in_prometheus_format(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
-        with client(srv.url) as alice, client(srv.url) as bob:
+        with client(srv.url, source=OTHERS) as alice, client(srv.url, source=OTHERS) as bob:
             for member in (alice, bob):
                 member.send('{"type":"subscribe","topics":["t"]}')
                 assert_pong(member)
@@ -729,22 +716,15 @@ def test_metrics_are_off_by_default_and_in_prometheus_format(tmp_path: Path) -> 
             alice.recv(timeout=5)
             bob.recv(timeout=5)
             metrics = srv.metrics()
-        no_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with no_proxy.open(srv.metrics_url, timeout=5) as response:
+        with http_get(srv.metrics_url) as response:
             assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert metrics["signaling_connections"] == 2
     assert metrics["signaling_topics"] == 1
     assert metrics["signaling_relayed_messages_total"] == 1
     assert metrics["signaling_delivered_messages_total"] == 2
     assert metrics["signaling_slow_consumers_dropped_total"] == 0
-    help_text = running_help()
+    help_text = server_help()
     assert "--metrics-port" in help_text and "default: off" in help_text
-
-
-def running_help() -> str:
-    return subprocess.run(
-        [sys.executable, SERVER, "--help"], capture_output=True, text=True, check=True
-    ).stdout
 
 
 # ------------------------------------------------------- malformed messages ---
@@ -816,7 +796,7 @@ def test_any_message_is_relayed_answered_or_ignored(
     lenient_server: tuple[Server, bool], message: str | bytes
 ) -> None:
     srv, speedups = lenient_server
-    with client(srv.url) as alice, client(srv.url) as mallory:
+    with client(srv.url, source=OTHERS) as alice, client(srv.url, source=OTHERS) as mallory:
         alice.send('{"type":"subscribe","topics":["t"]}')
         assert_pong(alice)
         mallory.send(message)

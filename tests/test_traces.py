@@ -8,11 +8,11 @@ import sys
 import zipfile
 
 import pytest
-from sites import REPO_ROOT
+from support.sites import REPO_ROOT
 
 BROWSER_TESTS = """
 import pytest
-from browsers import launch_local
+from support.browsers import launch_local
 
 
 @pytest.fixture(scope="module")

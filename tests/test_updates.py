@@ -1,19 +1,28 @@
 """`copier update` is safe: template releases arrive, the site owner's files and edits stay,
 answers can change, and a re-shaped question takes over the old answer.
 
-Every test works on throw-away repos: a copy of this template (its working tree) committed and
-tagged v1.0.0 in a tmp dir, later releases tagged on top, and a site generated from v1.0.0 in
-its own git repo. Copier runs from the command line, as site owners run it.
+Every test works on throw-away repos (support/updates.py, and the `template` fixture).
 """
 
 import json
 import re
 import shlex
 import shutil
+import sys
 
 import pytest
-import yaml
-from sites import REPO_ROOT, answers_of, build, run
+from support.sites import REPO_ROOT, answers_of, build, run
+from support.updates import (
+    changed_files,
+    cli_data,
+    commit_all,
+    edit_copier_yml,
+    generate,
+    release,
+    replace_once,
+    snapshot,
+    update,
+)
 
 # what the template ships only with the signaling server: signaling/, and the files whose names
 # are gated on signaling_server (the Render Blueprint, the image workflow), as rendered
@@ -27,84 +36,6 @@ SIGNALING_FILES = {
     and "__pycache__" not in path.parts
     and (path.parts[len(REPO_ROOT.parts) + 1] == "signaling" or SIGNALING_GATE.search(str(path)))
 }
-
-
-def commit_all(repo, message):
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-q", "--no-verify", "-m", message], repo)
-
-
-def cli_data(answers):
-    """--data arguments; Copier reads each value as YAML, so JSON spells lists and booleans."""
-    return [
-        f"--data={key}={value if isinstance(value, str) else json.dumps(value)}"
-        for key, value in answers.items()
-    ]
-
-
-@pytest.fixture
-def template(tmp_path):
-    """This template's working tree as a git repo tagged v1.0.0."""
-    repo = tmp_path / "template"
-    repo.mkdir()
-    shutil.copy2(REPO_ROOT / "copier.yml", repo)
-    shutil.copytree(
-        REPO_ROOT / "template", repo / "template", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    run(["git", "init", "-q"], repo)
-    commit_all(repo, "template")
-    run(["git", "tag", "v1.0.0"], repo)
-    return repo
-
-
-def release(template, version, change):
-    """Apply change(template) and tag it: a template release."""
-    change(template)
-    commit_all(template, version)
-    run(["git", "tag", version], template)
-
-
-def generate(template, site, **answers):
-    """A site repo generated from v1.0.0 of the template, committed."""
-    run(
-        ["copier", "copy", "--defaults", "--vcs-ref=v1.0.0", *cli_data(answers), template, site],
-        template.parent,
-    )
-    run(["git", "init", "-q"], site)
-    commit_all(site, "site generated")
-    return site
-
-
-def update(site, *args, expect_success=True):
-    return run(["copier", "update", "--defaults", *args], site, expect_success=expect_success)
-
-
-def changed_files(site):
-    run(["git", "add", "-A"], site)
-    return set(run(["git", "diff", "--cached", "--name-only"], site).stdout.split())
-
-
-def snapshot(site):
-    """Every file of the working tree (not .git/) and its bytes."""
-    return {
-        path.relative_to(site).as_posix(): path.read_bytes()
-        for path in site.rglob("*")
-        if path.is_file() and ".git" not in path.relative_to(site).parts
-    }
-
-
-def replace_once(path, old, new):
-    text = path.read_text()
-    assert text.count(old) == 1, f"{path.name} no longer holds {old!r} once: update this test"
-    path.write_text(text.replace(old, new))
-
-
-def edit_copier_yml(template, change):
-    """change(config) on copier.yml, read and written as YAML (its comments are not needed)."""
-    path = template / "copier.yml"
-    config = yaml.safe_load(path.read_text())
-    change(config)
-    path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
 
 def make_owner_edits(site):
@@ -315,3 +246,84 @@ def test_pre_commit_refuses_what_a_conflicted_update_leaves(
         refused.stdout + refused.stderr
     )
     assert run(["git", "rev-parse", "HEAD"], site).stdout == head
+
+
+# ------------------------------------- the signaling server, from one file to a package ---
+
+SERVER_PACKAGE = "template/signaling/signaling_server"
+# a site owner's edit of the one-file server, as releases up to 0.4.0 shipped it
+OWNERS_LINE = "    max_topics: int | None = 300  # our course opens many notebooks\n"
+
+
+@pytest.fixture
+def one_file_server_template(tmp_path):
+    """This template tagged v1.0.0 as it was just before its signaling server became a package
+    (one signaling/server.py, as in 0.4.0), and v2.0.0 as its working tree."""
+    commits_adding = run(
+        ["git", "log", "--reverse", "--format=%H", "--diff-filter=A", "--", SERVER_PACKAGE],
+        REPO_ROOT,
+    ).stdout.split()
+    if not commits_adding:
+        pytest.fail("needs this repository's history: git fetch --unshallow")
+    added = commits_adding[0]
+    repo, archive = tmp_path / "template", tmp_path / "one-file.tar"
+    run(["git", "archive", "-o", archive, f"{added}^", "copier.yml", "template"], REPO_ROOT)
+    shutil.unpack_archive(archive, repo)
+    assert not (repo / SERVER_PACKAGE).exists()
+    run(["git", "init", "-q"], repo)
+    commit_all(repo, "one-file server")
+    run(["git", "tag", "v1.0.0"], repo)
+
+    def this_working_tree(template):
+        shutil.rmtree(template / "template")
+        shutil.copy2(REPO_ROOT / "copier.yml", template)
+        shutil.copytree(
+            REPO_ROOT / "template",
+            template / "template",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+
+    release(repo, "v2.0.0", this_working_tree)
+    return repo
+
+
+def test_an_owners_edit_of_the_one_file_server_is_left_to_resolve_never_lost(
+    one_file_server_template, tmp_path
+):
+    site = generate(one_file_server_template, tmp_path / "site")
+    edited = tmp_path / "edited"
+    shutil.copytree(site, edited)
+    replace_once(edited / "signaling/server.py", "    max_topics: int | None = 100\n", OWNERS_LINE)
+    commit_all(edited, "more topics")
+    for repo in (site, edited):
+        update(repo)
+        shipped = REPO_ROOT / SERVER_PACKAGE
+        for module in shipped.glob("*.py"):
+            assert (repo / "signaling/signaling_server" / module.name).read_bytes() == (
+                module.read_bytes()
+            )
+
+    # Not edited: replaced by the command that runs the package, and it runs.
+    server = site / "signaling/server.py"
+    assert server.read_bytes() == (REPO_ROOT / "template/signaling/server.py").read_bytes()
+    assert "--max-topics N" in run([sys.executable, server, "--help"], site).stdout
+    assert not run(["git", "ls-files", "--unmerged"], site).stdout
+    assert not list(site.rglob("*.rej"))
+
+    # Edited: the owner's whole file waits between conflict markers, unmerged in git (which, as
+    # the site's pre-commit hooks, refuses to commit it), and their edits alone are one diff
+    # away (the CHANGELOG says so).
+    server = edited / "signaling/server.py"
+    text = server.read_text()
+    assert "\n<<<<<<< before updating\n" in text and "\n>>>>>>> after updating\n" in text
+    assert OWNERS_LINE in text
+    stages = run(["git", "ls-files", "--unmerged", "signaling/server.py"], edited).stdout
+    assert len(stages.splitlines()) == 3
+    owners_edits = run(
+        ["git", "diff", ":1:signaling/server.py", ":2:signaling/server.py"], edited
+    ).stdout
+    changed = [line for line in owners_edits.splitlines() if line[:1] in "+-"]
+    assert changed[2:] == ["-    max_topics: int | None = 100", "+" + OWNERS_LINE.rstrip("\n")]
+    # once those are made again in the package, the template's side resolves it
+    run(["git", "checkout", "--theirs", "--", "signaling/server.py"], edited)
+    assert server.read_bytes() == (REPO_ROOT / "template/signaling/server.py").read_bytes()

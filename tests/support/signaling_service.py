@@ -4,21 +4,17 @@ reference server) behind a relay that records every message and can lose WebRTC 
 import asyncio
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import threading
 import time
 
-import pytest
-from processes import stop
-from sites import REPO_ROOT
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
-# The npm reference server, for conformance; package.json pins it, scripts/setup installs it.
-Y_WEBRTC_SERVER = REPO_ROOT / "node_modules/y-webrtc/bin/server.js"
+from .processes import stop
+from .signaling_servers import require_reference_server
 
 
 class RecordingRelay:
@@ -143,10 +139,8 @@ class Signaling:
                 port,
                 *origins,
             ]
-        if not (Y_WEBRTC_SERVER.is_file() and shutil.which("node")):
-            pytest.fail(f"{Y_WEBRTC_SERVER} or node is missing: run scripts/setup (npm ci)")
         # bin/server.js binds every interface: that is only the namespace's here.
-        return ["env", f"PORT={port}", "node", Y_WEBRTC_SERVER]
+        return ["env", f"PORT={port}", "node", require_reference_server()]
 
     def use(self, kind):
         """Restart the service in front of this kind of server."""

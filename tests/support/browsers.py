@@ -1,31 +1,20 @@
-"""Real browsers for collaboration tests: one Chromium process per peer, in a private network.
-
-Chromium gathers no WebRTC candidates when loopback is its only interface, so as root on Linux
-every server and browser of a test runs inside a network namespace made here, holding a dummy
-address (198.18.0.1, a benchmarking range) that routes nowhere: peers pair on it and nothing
-leaves the machine. Elsewhere they run on the normal network, where WebRTC may not pair.
+"""Real browsers for collaboration tests: one Chromium process per peer (in a network of
+networks.py), the site's pages as its people see them.
 """
 
-import contextlib
-import ctypes
-import importlib.util
-import os
-import secrets
-import shutil
-import subprocess
-import sys
-import tempfile
-import threading
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
-import processes
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from sites import REPO_ROOT, build_env, render
 
-NAMESPACE_ADDRESS = "198.18.0.1"
+if TYPE_CHECKING:
+    from .networks import Network
+
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",
@@ -38,64 +27,9 @@ CHROMIUM_FLAGS = [
     # Otherwise candidates carry .local names that nothing in the namespace resolves.
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
-CLONE_NEWNET = 0x40000000
 APP_TIMEOUT_MS = 60_000  # first load of JupyterLab on a busy 2-core machine
 SYNC_TIMEOUT_MS = 15_000
 MESH_TIMEOUT_MS = 60_000  # four peers pairing up two by two, on a busy 2-core machine
-
-
-class Network:
-    """Where the servers and browsers of one test session run.
-
-    `name` is the network namespace, or None for the normal network.
-    """
-
-    def __init__(self, name, host, chromium):
-        self.name = name
-        self.host = host
-        self.chromium = chromium
-
-    def command(self, cmd):
-        """`cmd` (a list) made to run inside this network."""
-        return ["ip", "netns", "exec", self.name, *map(str, cmd)] if self.name else [*map(str, cmd)]
-
-    def call(self, function, *args, **kwargs):
-        """Run `function(*args, **kwargs)` with its sockets in this network; return its result."""
-        if not self.name:
-            return function(*args, **kwargs)
-        outcome = {}
-
-        def enter_and_run():
-            try:
-                self.enter_from_this_thread()
-                outcome["result"] = function(*args, **kwargs)
-            except BaseException as error:  # re-raised in the caller's thread
-                outcome["error"] = error
-
-        thread = threading.Thread(target=enter_and_run)
-        thread.start()
-        thread.join()
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["result"]
-
-    def enter_from_this_thread(self):
-        """Move the calling thread (only) into the namespace: sockets it opens live there."""
-        if not self.name:
-            return
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
-        try:
-            if libc.setns(fd, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), f"setns into {self.name} failed")
-        finally:
-            os.close(fd)
-
-    def free_port(self):
-        return self.call(processes.free_port, self.host)
-
-    def wait_for_port(self, port, timeout=30, process=None):
-        self.call(processes.wait_for_port, self.host, port, timeout, process=process)
 
 
 def chromium_path(playwright: Playwright | None = None):
@@ -117,126 +51,6 @@ def chromium_path(playwright: Playwright | None = None):
         f"no Chromium: install one at {SYSTEM_CHROMIUM} (apt-get install chromium) "
         "or run `playwright install chromium`"
     )
-
-
-def _ip(*args):
-    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
-
-
-@contextlib.contextmanager
-def private_network(workdir, playwright: Playwright | None = None):
-    """Yield the Network of a session: a fresh namespace when root on Linux, else the normal one."""
-    chromium = chromium_path(playwright)
-    if not (sys.platform == "linux" and os.geteuid() == 0 and shutil.which("ip")):
-        yield Network(None, "127.0.0.1", chromium)
-        return
-    name = f"rtc-{secrets.token_hex(4)}"
-    _ip("netns", "add", name)
-    try:
-        _ip("-n", name, "link", "set", "lo", "up")
-        _ip("-n", name, "link", "add", "rtcA", "type", "veth", "peer", "name", "rtcB")
-        _ip("-n", name, "addr", "add", f"{NAMESPACE_ADDRESS}/32", "dev", "rtcA")
-        _ip("-n", name, "link", "set", "rtcA", "up")
-        _ip("-n", name, "link", "set", "rtcB", "up")
-        _ip("-n", name, "route", "add", "default", "dev", "rtcA")
-        wrapper = Path(workdir) / f"chromium-in-{name}"
-        wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {name} {chromium} "$@"\n')
-        wrapper.chmod(0o755)
-        yield Network(name, NAMESPACE_ADDRESS, wrapper)
-    finally:
-        _ip("netns", "delete", name)
-
-
-class Laptop:
-    """A device of its own on `network`: a namespace joined to it by a link that a test can cut,
-    as a laptop's Wi-Fi drops. Browsers launched on `laptop.network` reach the site and the
-    signaling server at the same address as everyone else, through that link."""
-
-    ADDRESS, GATEWAY = "198.18.1.2", "198.18.1.1"  # another subnet of the benchmarking range
-
-    def __init__(self, network: Network, workdir, playwright: Playwright):
-        if not network.name:
-            pytest.skip("cutting one device's network needs network namespaces (root on Linux)")
-        self.name = f"{network.name}-laptop"
-        self.site_network = network.name
-        _ip("netns", "add", self.name)
-        try:
-            _ip(
-                "-n", network.name, "link", "add", "wifiAP", "type", "veth", "peer", "name", "wifi0"
-            )
-            _ip("-n", network.name, "link", "set", "wifi0", "netns", self.name)
-            _ip("-n", network.name, "addr", "add", f"{self.GATEWAY}/24", "dev", "wifiAP")
-            _ip("-n", network.name, "link", "set", "wifiAP", "up")
-            _ip("-n", self.name, "link", "set", "lo", "up")
-            _ip("-n", self.name, "addr", "add", f"{self.ADDRESS}/24", "dev", "wifi0")
-            self.restore()
-        except BaseException:
-            self.remove()  # a half-made laptop would be in the way of the next one
-            raise
-        wrapper = Path(workdir) / f"chromium-in-{self.name}"
-        chromium = chromium_path(playwright)
-        wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {self.name} {chromium} "$@"\n')
-        wrapper.chmod(0o755)
-        self.network = Network(self.name, self.ADDRESS, wrapper)
-
-    def cut(self):
-        """The Wi-Fi drops: the link goes down, and packets on the way are lost."""
-        _ip("-n", self.name, "link", "set", "wifi0", "down")
-
-    def restore(self):
-        _ip("-n", self.name, "link", "set", "wifi0", "up")
-        _ip("-n", self.name, "route", "replace", "default", "via", self.GATEWAY, "dev", "wifi0")
-
-    def remove(self):
-        # The link first: a namespace goes away only once nothing holds it any more, and until
-        # then its end of the link would keep the next laptop's from being made.
-        subprocess.run(  # not there if making it failed first
-            ["ip", "-n", self.site_network, "link", "delete", "wifiAP"], capture_output=True
-        )
-        _ip("netns", "delete", self.name)
-
-
-def _preview_ready_marker():
-    """What a site's preview.py prints once it serves (read from the template's preview.py)."""
-    spec = importlib.util.spec_from_file_location("preview", REPO_ROOT / "template" / "preview.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.READY_MARKER
-
-
-PREVIEW_READY = _preview_ready_marker()
-
-
-@contextlib.contextmanager
-def preview(network: Network, python, site: Path, port: int, *options):
-    """`python preview.py` of a site (it builds, then serves) inside the network.
-
-    Yields the site URL and what preview.py printed, once it says it is ready.
-    """
-    command = network.command(
-        [python, site / "preview.py", "--host", network.host, "--port", port, *options]
-    )
-    with processes.running(command, stdout=subprocess.PIPE, text=True) as process:
-        printed = []
-        for line in process.stdout:
-            printed.append(line)
-            if PREVIEW_READY in line:
-                break
-        else:
-            pytest.fail(f"preview.py exited with {process.wait()}:\n{''.join(printed)}")
-        yield f"http://{network.host}:{port}", "".join(printed)
-
-
-@contextlib.contextmanager
-def default_site_preview():
-    """The default site, rendered, built and served by its own preview.py with its own signaling
-    server, in a private network: yields (network, site, site URL, the site's python)."""
-    with tempfile.TemporaryDirectory() as scratch, private_network(scratch) as network:
-        site = render(Path(scratch) / "site")
-        python = build_env(site) / "bin" / "python"
-        options = ["--signaling-port", network.free_port()]
-        with preview(network, python, site, network.free_port(), *options) as (site_url, _):
-            yield network, site, site_url, python
 
 
 def launch_local(playwright: Playwright) -> Browser:

@@ -5,10 +5,13 @@ import os
 import socket
 import subprocess
 import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 LOOPBACK = "127.0.0.1"
 STOP_TIMEOUT = 5.0  # seconds a process gets to exit after SIGTERM before it is killed
+# never route test traffic to a server under test through a proxy from the environment
+_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -96,3 +99,8 @@ def running(
         yield process
     finally:
         stop(process)
+
+
+def http_get(url: str, timeout: float = 5.0):
+    """GET from a server under test, never through a proxy: the response, to use in a with."""
+    return _NO_PROXY.open(url, timeout=timeout)

@@ -2,9 +2,10 @@
 tests: what a person sees of one shared document and how they edit it. (browsers.LitePage does
 the same for JupyterLab 3.5 pages.)"""
 
-from browsers import SYNC_TIMEOUT_MS, LitePage, lab_url
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
+
+from .browsers import SYNC_TIMEOUT_MS, LitePage, lab_url
 
 # The document the page shows, through its shared model (the editors show exactly that).
 SHARED_MODEL_JS = "window.jupyterapp.shell.currentWidget?.context?.model?.sharedModel"

@@ -17,7 +17,7 @@ import copier
 import yaml
 
 # The template repo: copier.yml, template/, extension/, tests/
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # What sites build and serve with (copier.yml's `stacks`): the one place of their pins
 STACKS = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["stacks"]["default"]
 JUPYTERLABS = sorted(STACKS.keys() - {"both"})
