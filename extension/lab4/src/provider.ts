@@ -84,8 +84,11 @@ export class RoomProvider {
     return this._isDisposed;
   }
 
-  /** Write the shared document to this browser's storage (Ctrl-S, autosave). */
+  /** Write the shared document to this browser's storage (Ctrl-S, autosave). JupyterLab
+   * saves a new document as soon as it opens it: never before it holds content, which would
+   * write an empty document over the file. */
   async save(): Promise<void> {
+    await this.ready;
     const { drive, path } = this.options;
     await drive.save(path, {
       type: this.contentType as Contents.ContentType,
