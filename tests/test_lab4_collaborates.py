@@ -157,3 +157,17 @@ def test_command_links_in_markdown_are_stripped(
     button = a.page.locator(".jp-MarkdownOutput button", has_text="Click")
     button.wait_for()
     assert button.get_attribute("data-commandlinker-command") is None
+
+
+def test_a_new_text_file_opens_empty_and_saves(signaling, lab4_site_url, room, alice):
+    """JupyterLab saves a new document as it opens it, before the room had its say."""
+    page = Lab4Page(alice.open(lab_url(lab4_site_url, room=room, username="alice")))
+    page.page.evaluate("() => window.jupyterapp.commands.execute('fileeditor:create-new')")
+    page.wait_for_text_editor()
+    page.wait_for_text("")
+    typed = marker("new")
+    page.type_at_end(typed)
+    page.save()
+    path = page.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
+    assert page.stored(path) == typed
+    assert page.dialogs() == []
