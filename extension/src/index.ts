@@ -62,7 +62,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
         return new ProviderMock();
       }
       const { ydoc, awareness } = options.ymodel as any;
-      guardSharedDocument(ydoc, awareness, options.path, FROM_ROOM);
+      guardSharedDocument(ydoc, awareness, FROM_ROOM);
       return new SafeLoadProvider({
         ...options,
         room: manager.fullRoomId,

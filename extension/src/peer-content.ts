@@ -45,23 +45,16 @@ const STRANGER_COLOUR = '#808080';
 
 /**
  * Guards one shared document from what the room sends in (transactions of origin `fromRoom`):
- * the room cannot move it to another path (JupyterLab 3.5 follows a shared `path`: this
- * page's next save would write over another file of its own), and peers' colours are colours.
+ * the room cannot move it to another path, and peers' colours are colours. JupyterLab 3.5
+ * follows a `path` set in the shared document: this page's next save would write over another
+ * file of its own. A path from the room is kept out of the change that JupyterLab's observer
+ * sees (each page keeps its own, and nothing is written back: pages could not fight over it).
  */
-export function guardSharedDocument(
-  ydoc: Y.Doc,
-  awareness: IAwareness,
-  path: string,
-  fromRoom: unknown
-): void {
-  const context = ydoc.getMap('context');
-  let ownPath = path;
+export function guardSharedDocument(ydoc: Y.Doc, awareness: IAwareness, fromRoom: unknown): void {
+  const context = ydoc.getMap('context') as Y.AbstractType<any>;
   ydoc.on('beforeObserverCalls', (transaction: Y.Transaction) => {
-    if (transaction.origin !== fromRoom) {
-      ownPath = (context.get('path') as string | undefined) ?? ownPath;
-    } else if (transaction.changed.get(context as Y.AbstractType<any>)?.has('path') && context.get('path') !== ownPath) {
-      // Before JupyterLab's observer reads it: it then sees its own path, and so does the room.
-      context.set('path', ownPath);
+    if (transaction.origin === fromRoom) {
+      transaction.changed.get(context)?.delete('path');
     }
   });
   awareness.on('change', () => {
