@@ -71,7 +71,9 @@ VEGA_SPEC = {
     "$schema": "https://vega.github.io/schema/vega/v5.json",
     "width": 40,
     "height": 40,
-    "marks": [{"type": "rect", "encode": {"enter": {"width": {"value": 9}, "height": {"value": 9}}}}],
+    "marks": [
+        {"type": "rect", "encode": {"enter": {"width": {"value": 9}, "height": {"value": 9}}}}
+    ],
 }
 VEGA_OUTPUT = {"application/vnd.vega.v5+json": VEGA_SPEC, "text/plain": "vega"}
 
@@ -177,7 +179,7 @@ def test_a_peers_outputs_and_buttons_run_nothing_in_your_page(
 
     outputs = [*script_outputs("mallory"), display({"text/html": linker_button("in-output")})]
     add_outputs(m, code_cell, [*outputs, display(VEGA_OUTPUT)])
-    add_markdown_cell(m, linker_button("in-markdown"))
+    add_markdown_cell(m, f"{linker_button('in-markdown')} [a file of the site](collaborate.md)")
 
     wait_for_outputs_shown(a, code_cell, len(outputs) + 1)
     expect(a.page.locator("#in-markdown")).to_be_visible()
@@ -225,6 +227,13 @@ def test_a_peers_outputs_and_buttons_run_nothing_in_your_page(
     wait_for_outputs_shown(m, code_cell, len(script_outputs("alice")) + 1)
     assert not [label for label in ran(m) if label.startswith("alice")]
 
+    # A link to a file of the site, in the peer's Markdown, opens it (JupyterLab's own use of
+    # the command linker, which stays).
+    a.page.get_by_role("link", name="a file of the site").click()
+    expect(
+        a.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="collaborate.md")
+    ).to_be_visible()
+
 
 def test_your_own_trusted_output_stays_rich_until_a_peer_changes_that_cell(
     signaling, site_url, default_site, notebook_document, code_cell, room, alice, mallory
@@ -262,30 +271,45 @@ def test_your_own_trusted_output_stays_rich_until_a_peer_changes_that_cell(
     assert ran(a) == ["alice-own"]
 
 
-def test_a_peer_cannot_move_your_document_or_restyle_your_page(
-    signaling, site_url, default_site, notebook_document, room, alice, mallory
+def test_a_peer_cannot_move_your_document_trust_your_saved_copy_or_restyle_your_page(
+    signaling, site_url, default_site, notebook_document, code_cell, room, alice, mallory
 ):
     a, m, _ = alice_then_bob_on(alice, mallory, site_url, default_site, notebook_document, room)
     elsewhere = f"elsewhere-{secrets.token_hex(3)}.ipynb"
+    shared_path = f"{CONTEXT}.model.sharedModel.ydoc.getMap('context').get('path')"
     # JupyterLab follows a shared path: Alice's next save would write over another file.
     m.page.evaluate(
-        f"""path => {CONTEXT}.model.sharedModel.ydoc.getMap('context').set('path', path)""",
-        elsewhere,
+        f"path => {CONTEXT}.model.sharedModel.ydoc.getMap('context').set('path', path)", elsewhere
     )
+    # A notebook opened alone takes its cells' trust from the saved `trusted` metadata.
+    m.page.evaluate(f"i => {NOTEBOOK}.cells.get(i).metadata.set('trusted', true)", code_cell)
+    add_outputs(m, code_cell, script_outputs("mallory")[:1])
     # A colour ends up in CSS text (the cursor of y-codemirror).
     m.page.evaluate(
         f"""() => {CONTEXT}.model.sharedModel.awareness.setLocalStateField(
             'user', {{name: 'mallory', color: 'red; background: url(/mallory.png)'}})"""
     )
-    a.page.wait_for_function(
-        f"""path => {CONTEXT}.model.sharedModel.ydoc.getMap('context').get('path') === path""",
-        arg=elsewhere,
-        timeout=SYNC_TIMEOUT_MS,
-    )
-    assert a.page.evaluate(f"() => {CONTEXT}.path") == notebook_document
-    a.page.evaluate(f"() => {CONTEXT}.save()")
-    assert elsewhere not in a.stored_names()
     colour_of_mallory = f"""() => [...{CONTEXT}.model.sharedModel.awareness.getStates().values()]
         .filter(state => state.user?.name === 'mallory').map(state => state.user.color)"""
+    a.page.wait_for_function(f"path => {shared_path} === path", arg=elsewhere)
+    wait_for_outputs_shown(a, code_cell, 1)
     a.page.wait_for_function(f"() => ({colour_of_mallory})().length === 1")
-    assert a.page.evaluate(colour_of_mallory) == ["#808080"]
+
+    a.page.evaluate(f"() => {CONTEXT}.save()")
+    saved = a.stored(notebook_document)
+    seen = {
+        "path": a.page.evaluate(f"() => {CONTEXT}.path"),
+        "saved elsewhere": elsewhere in a.stored_names(),
+        "cell metadata to save": a.page.evaluate(
+            f"i => {NOTEBOOK}.cells.get(i).toJSON().metadata", code_cell
+        ),
+        "saved cell metadata": saved["cells"][code_cell]["metadata"],
+        "colour of mallory": a.page.evaluate(colour_of_mallory),
+    }
+    assert seen == {
+        "path": notebook_document,
+        "saved elsewhere": False,
+        "cell metadata to save": {},
+        "saved cell metadata": {},
+        "colour of mallory": ["#808080"],
+    }
