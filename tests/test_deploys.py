@@ -128,8 +128,8 @@ def test_a_site_only_local_signaling_builds_with_a_warning_that_says_the_fix(
         assert "Collaboration will not work on the published site" in warning
         assert "localhost" in warning or "127.0.0.1" in warning  # what it has now
         assert VARIABLE_SETTING in warning  # and where to fix it
-        assert '"Set the signaling server"' in warning
-        assert "## Set the signaling server" in (site / "README.md").read_text()
+        assert "(docs/signaling.md)" in warning  # the site's guide to setting it
+        assert "`SIGNALING_URLS`" in (site / "docs/signaling.md").read_text()
 
 
 # The copier question's refusals (tests/test_refuses.py), given as the variable's text, and two

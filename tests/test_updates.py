@@ -37,6 +37,13 @@ SIGNALING_FILES = {
     and (path.parts[len(REPO_ROOT.parts) + 1] == "signaling" or SIGNALING_GATE.search(str(path)))
 }
 
+# the guides (always shipped) whose text says more with the signaling server
+GUIDES_ON_SIGNALING = {
+    f"docs/{path.name.removesuffix('.jinja')}"
+    for path in (REPO_ROOT / "template/docs").glob("*.md.jinja")
+    if "signaling_server" in path.read_text() and "{%" not in path.name
+}
+
 
 def make_owner_edits(site):
     """What a site owner does: edits the welcome notebook, the README, the .gitignore and the
@@ -66,8 +73,8 @@ def make_owner_edits(site):
 
 
 def release_2(template):
-    """Changes to template-owned files (a pin, a workflow step, .gitignore) and to files the
-    owner owns (README, notebooks, origins), including dropping the welcome notebook."""
+    """Changes to template-owned files (a pin, a workflow step, .gitignore, a guide) and to files
+    the owner owns (README, notebooks, origins), including dropping the welcome notebook."""
     edit_copier_yml(
         template, lambda config: config["stack"]["default"]["build"].append("tornado==6.6.1")
     )
@@ -77,6 +84,8 @@ def release_2(template):
     replace_once(workflow, upload, step + upload)
     gitignore = template / "template/.gitignore"
     gitignore.write_text("# never committed\n" + gitignore.read_text())
+    with (template / "template/docs/signaling.md.jinja").open("a") as guide:
+        guide.write("\nA fix of release 2.\n")
     content = template / "template/content"
     (content / "welcome.ipynb.jinja").rename(content / "intro.ipynb.jinja")
     for owned in [
@@ -93,9 +102,9 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
     owned = make_owner_edits(site)
     release(template, "v2.0.0", release_2)
 
-    # The site README's update instructions, run literally (no --vcs-ref: the newest release).
-    readme = (site / "README.md").read_text()
-    (block,) = re.findall(r"^## Updating\n.*?```bash\n(.*?)```", readme, re.DOTALL | re.MULTILINE)
+    # The site's update guide, its instructions run literally (no --vcs-ref: the newest release).
+    guide = (site / "docs/updating.md").read_text()
+    (block,) = re.findall(r"^# Updating.*?```bash\n(.*?)```", guide, re.DOTALL | re.MULTILINE)
     for command in filter(None, (shlex.split(line, comments=True) for line in block.splitlines())):
         run(command, site)
 
@@ -105,7 +114,10 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
         "environment.yml",
         ".github/workflows/deploy.yml",
         ".gitignore",
+        "docs/signaling.md",
     }
+    # the template's guide brings its fix; the owner's README keeps its text, release 2's not in it
+    assert (site / "docs/signaling.md").read_text().endswith("\nA fix of release 2.\n")
     assert "tornado==6.6.1" in (site / "environment.yml").read_text()
     assert "name: List the site" in (site / ".github/workflows/deploy.yml").read_text()
     gitignore = (site / ".gitignore").read_text()
@@ -139,7 +151,11 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
             {"apps": ["lab", "retro", "repl"]},
             {"jupyter_lite_config.json", "repl/jupyter-lite.json"},
         ),
-        ({"signaling_server": False}, {"signaling_server": True}, SIGNALING_FILES),
+        (
+            {"signaling_server": False},
+            {"signaling_server": True},
+            SIGNALING_FILES | GUIDES_ON_SIGNALING,
+        ),
     ],
     ids=["second-signaling-url", "kernel-none", "add-repl", "signaling-server-on"],
 )
