@@ -1,6 +1,7 @@
 """The generated repo passes its own checks: the workflow lints clean, and its pre-commit hooks
 pass on a fresh repo without changing a byte. The template repo's own workflows lint clean too."""
 
+import json
 import re
 import tomllib
 
@@ -112,3 +113,49 @@ def test_readme_versions_are_the_shipped_pins():
     named = re.findall(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", readme)
     assert named, "the README names no pins"
     assert set(named) <= stack_pins() | {jupyterlab}
+
+
+def readme_question_table():
+    """{question: its default as the README's table of questions writes it}."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    (table,) = re.findall(
+        r"^\| question \| default \| what it does \|\n\|[-|]+\|\n((?:\|.*\n)+)", readme, re.M
+    )
+    rows = [line.split(" | ") for line in table.splitlines()]
+    return {name.removeprefix("| `").removesuffix("`"): default for name, default, *_ in rows}
+
+
+def as_the_readme_writes(question):
+    """A literal default as the table writes it; None for a default computed from other answers
+    (the table describes those in words)."""
+    default = question.get("default")
+    if isinstance(default, str) and "{{" in default:
+        return None
+    if isinstance(default, bool):
+        return "yes" if default else "no"
+    if default in ("", []):
+        return "empty"
+    if question.get("multiselect"):
+        return ", ".join(default)
+    if question["type"] == "yaml":
+        return f"`{json.dumps(default)}`"
+    return default
+
+
+def test_readme_question_table_is_copier_yml():
+    """Every question the owner is asked is in the README's table, with its default; nothing
+    else is (computed values, `when: false`, are not questions)."""
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    asked = {
+        name: question
+        for name, question in config.items()
+        if not name.startswith("_") and question.get("when", True) is not False
+    }
+    table = readme_question_table()
+    assert list(table) == list(asked), (
+        "the README's table lists the questions in copier.yml's order"
+    )
+    for name, question in asked.items():
+        written = as_the_readme_writes(question)
+        if written is not None:
+            assert table[name] == written, name

@@ -14,9 +14,9 @@ import json
 import secrets
 
 import pytest
+from playwright.sync_api import expect
 from support.browsers import SYNC_TIMEOUT_MS, Peer
 from support.collaboration import alice_then_bob_on, cell_sources_of, open_in_lab
-from playwright.sync_api import expect
 
 NOTEBOOK = "window.jupyterapp.shell.currentWidget.content.model"
 CONTEXT = "window.jupyterapp.shell.currentWidget.context"

@@ -11,7 +11,9 @@ import shutil
 import sys
 
 import pytest
-from support.sites import REPO_ROOT, answers_of, build, run
+import yaml
+from support.answers import VARIANTS
+from support.sites import REPO_ROOT, answers_of, build, render, run
 from support.updates import (
     changed_files,
     cli_data,
@@ -343,3 +345,75 @@ def test_an_owners_edit_of_the_one_file_server_is_left_to_resolve_never_lost(
     # once those are made again in the package, the template's side resolves it
     run(["git", "checkout", "--theirs", "--", "signaling/server.py"], edited)
     assert server.read_bytes() == (REPO_ROOT / "template/signaling/server.py").read_bytes()
+
+
+# ------------------------------------------- an update from the last release ---
+# As DiamondLightSource/python-copier-template tests its updates: a site rendered from the last
+# release, updated to this working tree, must be what this working tree renders afresh with
+# the same answers. Two allowances: the owner's files (copier.yml's _skip_if_exists, which
+# _exclude leaves out of every update) stay as the release rendered them, and the answers
+# file's _commit (see the test).
+CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+OWNER_FILES = [path.strip("/") for path in CONFIG["_skip_if_exists"]]
+(LAST_RELEASE,) = re.findall(
+    r"^## (\d\S*) \(", (REPO_ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE
+)[:1]
+
+
+def last_release_ref():
+    """The last release's tag; in a clone without tags, the commit that released it: the one
+    that first gave CHANGELOG.md its heading (docs/maintaining.md, "Releasing a version")."""
+    tag = f"v{LAST_RELEASE}"
+    if run(["git", "tag", "--list", tag], REPO_ROOT).stdout.strip():
+        return tag
+    released = run(
+        ["git", "log", "--format=%H", f"-S## {LAST_RELEASE} (", "--", "CHANGELOG.md"], REPO_ROOT
+    ).stdout.split()
+    assert released, f"neither the tag {tag} nor its CHANGELOG.md commit: fetch the history"
+    return released[-1]
+
+
+ANSWERS = ".copier-answers.yml"
+
+
+def owned(path):
+    return any(path == name or path.startswith(f"{name}/") for name in OWNER_FILES)
+
+
+@pytest.mark.parametrize("variant", ["defaults", "all-apps-public"])
+def test_update_from_the_last_release_is_a_fresh_render(tmp_path, variant):
+    ref = last_release_ref()
+    old_questions = yaml.safe_load(run(["git", "show", f"{ref}:copier.yml"], REPO_ROOT).stdout)
+    answers = {key: value for key, value in VARIANTS[variant].items() if key in old_questions}
+    site = tmp_path / "site"
+    run(
+        ["copier", "copy", "--defaults", f"--vcs-ref={ref}", *cli_data(answers), REPO_ROOT, site],
+        tmp_path,
+    )
+    released = snapshot(site)
+    run(["git", "init", "-q"], site)
+    commit_all(site, "site generated from the last release")
+    update(site, "--vcs-ref=HEAD")  # this working tree, uncommitted changes included
+    assert answers_of(site)["_commit"] != yaml.safe_load(released[ANSWERS])["_commit"]
+    updated = snapshot(site)
+
+    # a fresh render with the answers the update kept (room_prefix included)
+    kept = {key: value for key, value in answers_of(site).items() if not key.startswith("_")}
+    fresh = snapshot(render(tmp_path / "fresh", **kept))
+    # The one file both may write differently: the answers file's _commit. Copier commits a
+    # dirty working tree anew for each run, so two renders of one tree record different ids.
+    for files in (updated, fresh):
+        files[ANSWERS] = {**yaml.safe_load(files[ANSWERS]), "_commit": "this working tree"}
+
+    owner_files_changed = [
+        path
+        for path in set(updated) | set(released)
+        if owned(path) and updated.get(path) != released.get(path)
+    ]
+    assert not owner_files_changed, "the owner's files, kept as released"
+    differs = {
+        path: (updated.get(path), fresh.get(path))
+        for path in set(updated) | set(fresh)
+        if not owned(path) and updated.get(path) != fresh.get(path)
+    }
+    assert not differs, f"differs from a fresh render: {differs}"
