@@ -3,7 +3,9 @@ pass on a fresh repo without changing a byte. The template repo's own workflows 
 
 import json
 import re
+import shlex
 import tomllib
+from importlib.resources import files
 
 import pytest
 import yaml
@@ -162,3 +164,72 @@ def test_readme_question_table_is_copier_yml():
         written = as_the_readme_writes(question)
         if written is not None:
             assert table[name] == written, name
+
+
+RENOVATE_SCHEMA = json.loads(
+    (files("check_jsonschema") / "builtin_schemas/vendor/renovate.json").read_text()
+)
+
+
+@pytest.mark.parametrize("variant", variants_with("renovate"))
+def test_renovate_config_is_valid_and_enables_only_the_copier_manager(rendered_site, variant):
+    site = rendered_site(variant)
+    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.renovate", "renovate.json"], site)
+    config = json.loads((site / "renovate.json").read_text())
+    # the schema allows any other key: a misspelt one would pass it and do nothing
+    assert set(config) <= set(RENOVATE_SCHEMA["properties"]) | {"$schema"}
+    assert config["enabledManagers"] == ["copier"]
+
+
+def workflow(path):
+    return yaml.safe_load(path.read_text())
+
+
+def test_readme_opens_with_the_browser_path_whose_names_are_the_workflows(rendered_site, tmp_path):
+    """The README's first section is the path with nothing to install; each setting, variable,
+    workflow, button and repository it names is the one the workflows use; `copier copy`
+    comes second, and renders."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    headings = re.findall(r"^## (.+)$", readme, re.MULTILINE)
+    assert headings[:2] == ["Start a site with only a browser", "Or with Copier, on your machine"]
+    browser_path = readme.split("\n## ")[1]
+
+    starter = rendered_site("starter")
+    deploy_text = (starter / ".github/workflows/deploy.yml").read_text()
+    deploy = workflow(starter / ".github/workflows/deploy.yml")
+    # the settings, as the workflow's own messages name them
+    for setting in [
+        "Settings → Pages → Build and deployment → Source: GitHub Actions",
+        "Settings → Secrets and variables → Actions → Variables",
+    ]:
+        assert setting in browser_path and setting in deploy_text, setting
+    steps = deploy["jobs"]["build"]["steps"]
+    (variable,) = re.findall(
+        r"\$\{\{ vars\.(\w+) \}\}", json.dumps([step.get("env") for step in steps])
+    )
+    assert f"`{variable}`" in browser_path
+    assert f"**Actions → {deploy['name']} → Run workflow**" in browser_path
+    assert "workflow_dispatch" in deploy[True]  # PyYAML reads the key `on` as True
+    (derive,) = (step for step in steps if step.get("name", "").startswith("Derive"))
+    assert "Deploy to Render" in derive["run"] and "**Deploy to Render**" in browser_path
+    render_env = workflow(starter / "render.yaml")["services"][0]["envVars"]
+    assert "ALLOWED_ORIGINS" in [env["key"] for env in render_env]
+    assert "`ALLOWED_ORIGINS`" in browser_path
+    renovate_app = "https://github.com/apps/renovate"
+    assert (
+        renovate_app in browser_path and renovate_app in (starter / "docs/renovate.md").read_text()
+    )
+
+    # the starter is where the release job pushes it; copier copy takes the same repository
+    this_repo = "<owner>/<this-repo>"
+    release = workflow(REPO_ROOT / ".github/workflows/release.yml")["jobs"]["starter"]["steps"]
+    (push,) = (step for step in release if step.get("name") == "Push the starter")
+    starter_repo = push["env"]["STARTER"].replace("${{ github.repository }}", this_repo)
+    assert starter_repo == f"git@github.com:{this_repo}-starter.git"
+    assert f"[`{this_repo}-starter`](https://github.com/{this_repo}-starter)" in browser_path
+    (command,) = re.findall(r"^copier copy .*$", readme, re.MULTILINE)
+    words = shlex.split(command, comments=True)
+    assert words == ["copier", "copy", f"gh:{this_repo}", "my-site"]
+    words[2] = str(REPO_ROOT)
+    run([*words, "--defaults", "--vcs-ref=HEAD"], tmp_path)
+    assert (tmp_path / "my-site/.copier-answers.yml").is_file()

@@ -6,41 +6,18 @@ that every pin changes."""
 
 import json
 import shutil
-import subprocess
 
 import pytest
-import yaml
 from support.answers import BAD_ANSWERS, VARIANTS
 from support.sites import STACK, activated, build_env, environment, pip_requirements
+from support.workflows import jobs, run_step, step
 
-WORKFLOW = ".github/workflows/deploy.yml"
 SIGNALING_STEP = "Choose the signaling servers (the SIGNALING_URLS variable, else the answer)"
 BUILD_STEP = "Build the site"
 PAGES_STEP = "Check the Pages source"
 VARIABLE_SETTING = "Settings → Secrets and variables → Actions → Variables → SIGNALING_URLS"
 PAGES_SETTING = "Settings → Pages → Build and deployment → Source: GitHub Actions"
 REPOSITORY = "octo-org/physics-101"
-
-
-def jobs(site):
-    return yaml.safe_load((site / WORKFLOW).read_text())["jobs"]
-
-
-def step(site, job, name):
-    (found,) = (step for step in jobs(site)[job]["steps"] if step.get("name") == name)
-    return found
-
-
-def run_step(site, job, name, env, cwd=None):
-    """Run a step's `run:` script with bash -e, as its `shell: bash -el {0}` does (the login
-    shell only activates the environment, which `env` here already is)."""
-    return subprocess.run(
-        ["bash", "-e", "-c", step(site, job, name)["run"]],
-        cwd=cwd or site,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
 
 
 @pytest.fixture

@@ -44,6 +44,8 @@ def test_files_follow_the_answers(rendered_site, variant):
     assert (site / "overrides.json").is_file() == bool(answers["default_room"])
     assert (site / ".github/workflows/deploy.yml").is_file() == answers["deploy_to_pages"]
     assert (site / ".pre-commit-config.yaml").is_file() == answers["use_pre_commit"]
+    assert (site / "renovate.json").is_file() == answers["renovate"]
+    assert (site / "docs/renovate.md").is_file() == answers["renovate"]
     assert (site / "signaling/server.py").is_file() == answers["signaling_server"]
     assert (site / "signaling/Dockerfile").is_file() == answers["signaling_server"]
 

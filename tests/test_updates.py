@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 from support.answers import VARIANTS
-from support.sites import REPO_ROOT, answers_of, build, render, run
+from support.sites import REPO_ROOT, TOOLS_ENV, answers_of, build, render, run
 from support.updates import (
     changed_files,
     cli_data,
@@ -25,6 +25,7 @@ from support.updates import (
     snapshot,
     update,
 )
+from support.workflows import run_step
 
 # what the template ships only with the signaling server: signaling/, and the files whose names
 # are gated on signaling_server (the Render Blueprint, the image workflow), as rendered
@@ -417,3 +418,47 @@ def test_update_from_the_last_release_is_a_fresh_render(tmp_path, variant):
         if not owned(path) and updated.get(path) != fresh.get(path)
     }
     assert not differs, f"differs from a fresh render: {differs}"
+
+
+# ------------------------------------------ a conflicted update stops the build ---
+CONFLICT_STEP = "Refuse what a conflicted template update left"
+GUIDE = "docs/updating.md"
+GUIDE_TITLE = "# Updating from the template\n"
+
+
+def retitle_the_update_guide(template):
+    replace_once(template / f"template/{GUIDE}.jinja", GUIDE_TITLE, "# Updating this site\n")
+
+
+@pytest.mark.parametrize(
+    ("conflict", "named", "problem"),
+    [
+        ("inline", GUIDE, "has lines between <<<<<<< and >>>>>>> markers"),
+        ("rej", f"{GUIDE}.rej", "holds a change of the template"),
+    ],
+)
+def test_a_conflicted_update_fails_the_pages_build_naming_the_file(
+    template, tmp_path, conflict, named, problem
+):
+    site = generate(template, tmp_path / "site")
+    replace_once(site / GUIDE, GUIDE_TITLE, "# How we update our site\n")  # the owner's edit
+    commit_all(site, "our title")
+    release(template, "v2.0.0", retitle_the_update_guide)
+    # as Renovate runs it, and commits what it leaves to the pull request's branch
+    update(site, "--skip-answered", f"--conflict={conflict}")
+    commit_all(site, "Update the template to v2.0.0")
+
+    done = run_step(site, "build", CONFLICT_STEP, TOOLS_ENV)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (error,) = (line for line in done.stdout.splitlines() if line.startswith("::error "))
+    assert error.startswith(f"::error file={named},")
+    assert f"::{named} {problem}" in error
+
+
+def test_a_clean_update_builds(template, tmp_path):
+    site = generate(template, tmp_path / "site")
+    release(template, "v2.0.0", retitle_the_update_guide)
+    update(site, "--skip-answered")
+    commit_all(site, "Update the template to v2.0.0")
+    done = run_step(site, "build", CONFLICT_STEP, TOOLS_ENV)
+    assert (done.returncode, done.stdout) == (0, "")

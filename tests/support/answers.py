@@ -3,7 +3,7 @@
 VARIANTS: the answer sets that matter: each app alone and together, kernel on/off, workflow and
 pre-commit on/off, default room set/unset, local and public signaling, own or shared browser
 storage, the signaling server with and without the Pages workflow (its own workflow alone),
-ICE servers set or not.
+ICE servers set or not, Renovate on or off.
 
 STARTER: the answers of the starter repository each release makes.
 
@@ -19,6 +19,7 @@ VARIANTS = {
         "deploy_to_pages": False,
         "use_pre_commit": False,
         "signaling_server": False,
+        "renovate": False,
     },
     "retro-solo": {"apps": ["retro"], "collaborative_apps": [], "kernel": "none"},
     "repl-only": {"apps": ["repl"], "own_browser_storage": False, "deploy_to_pages": False},
