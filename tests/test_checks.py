@@ -220,16 +220,22 @@ def test_readme_opens_with_the_browser_path_whose_names_are_the_workflows(render
         renovate_app in browser_path and renovate_app in (starter / "docs/renovate.md").read_text()
     )
 
-    # the starter is where the release job pushes it; copier copy takes the same repository
+    # the starter is where the release job pushes it; copier copy takes the template from where
+    # the starter's answers say it is (Renovate's copier manager needs that https:// address)
     this_repo = "<owner>/<this-repo>"
+    github = {
+        "${{ github.repository }}": this_repo,
+        "${{ github.server_url }}": "https://github.com",
+    }
     release = workflow(REPO_ROOT / ".github/workflows/release.yml")["jobs"]["starter"]["steps"]
-    (push,) = (step for step in release if step.get("name") == "Push the starter")
-    starter_repo = push["env"]["STARTER"].replace("${{ github.repository }}", this_repo)
-    assert starter_repo == f"git@github.com:{this_repo}-starter.git"
+    env = {key: value for step in release for key, value in step.get("env", {}).items()}
+    for expression, value in github.items():
+        env = {key: text.replace(expression, value) for key, text in env.items()}
+    assert env["STARTER"] == f"git@github.com:{this_repo}-starter.git"
     assert f"[`{this_repo}-starter`](https://github.com/{this_repo}-starter)" in browser_path
     (command,) = re.findall(r"^copier copy .*$", readme, re.MULTILINE)
     words = shlex.split(command, comments=True)
-    assert words == ["copier", "copy", f"gh:{this_repo}", "my-site"]
+    assert words == ["copier", "copy", env["TEMPLATE"], "my-site"]
     words[2] = str(REPO_ROOT)
     run([*words, "--defaults", "--vcs-ref=HEAD"], tmp_path)
     assert (tmp_path / "my-site/.copier-answers.yml").is_file()
