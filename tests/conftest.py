@@ -14,7 +14,7 @@ import uuid
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
-from support.answers import VARIANTS
+from support.answers import STARTER, VARIANTS
 from support.browsers import Peer, launch_peer
 from support.collaboration import NOTEBOOK_WITHOUT_CELL_IDS, first_document
 from support.networks import private_network
@@ -98,7 +98,7 @@ def rendered_site(tmp_path_factory):
     def get(variant: str):
         if variant not in cache:
             dest = tmp_path_factory.mktemp(variant) / "site"
-            cache[variant] = render(dest, **VARIANTS[variant])
+            cache[variant] = render(dest, **{**VARIANTS, "starter": STARTER}[variant])
         return cache[variant]
 
     return get

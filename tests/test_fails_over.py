@@ -1,10 +1,10 @@
 """A site that lists two signaling servers collaborates while one of them is down.
 
-The site README recommends listing two: y-webrtc connects to every server listed, and people
-meet through any that is up. Here one of the two URLs is dead in one of the ways a real server
-is, listed first or last; the other is the live signaling service the other browser tests use.
-Two people, each in a browser of their own, open one document in a room, and each one's edit
-reaches the other.
+The site's signaling guide recommends listing two: y-webrtc connects to every server listed, and
+people meet through any that is up. Here one of the two URLs is dead in one of the ways a real
+server is, listed first or last; the other is the live signaling service the other browser tests
+use. Two people, each in a browser of their own, open one document in a room, and each one's
+edit reaches the other.
 """
 
 import contextlib

@@ -1,9 +1,10 @@
 """The signaling server's hosts. A site that ships the server gets a deploy file per host
 (Render's Blueprint render.yaml, Fly.io's signaling/fly.toml), the exact Cloud Run command in
-its README and a workflow that publishes the image. Each says what its host documents, with
-values derived from the answers; and the image they all build runs: the Dockerfile's steps,
-played here in a fresh virtual environment as an unprivileged user, serve the health check and a
-y-webrtc round trip on the port the host gives, to the origins the host's settings allow.
+its guide docs/signaling-server.md and a workflow that publishes the image. Each says what its
+host documents, with values derived from the answers; and the image they all build runs: the
+Dockerfile's steps, played here in a fresh virtual environment as an unprivileged user, serve
+the health check and a y-webrtc round trip on the port the host gives, to the origins the
+host's settings allow.
 
 No host's schema can be had here: check-jsonschema vendors none for Render or Fly.io, no npm or
 PyPI package ships Render's (render.com/schema/render.yaml.json), and the one package with
@@ -59,18 +60,22 @@ def service_name(answers):
     return re.sub("[^a-z0-9]+", "-", name.lower()).strip("-")[:63].strip("-")
 
 
-def readme_command(site, program):
-    """The one command line of the site README that starts with `program`, split as a shell
+# the site's guide to its signaling server: the hosts, their commands, the image
+SERVER_GUIDE = "docs/signaling-server.md"
+
+
+def guide_command(site, program):
+    """The one command line of the server guide that starts with `program`, split as a shell
     splits it."""
     (line,) = [
-        line for line in (site / "README.md").read_text().splitlines() if line.startswith(program)
+        line for line in (site / SERVER_GUIDE).read_text().splitlines() if line.startswith(program)
     ]
     return shlex.split(line, comments=True)
 
 
 def cloud_run_command(site):
-    """The README's `gcloud run deploy SERVICE --flag value ...` as (service, {flag: value})."""
-    command = readme_command(site, "gcloud run deploy ")
+    """The guide's `gcloud run deploy SERVICE --flag value ...` as (service, {flag: value})."""
+    command = guide_command(site, "gcloud run deploy ")
     assert command[:3] == ["gcloud", "run", "deploy"]
     flags, words = {}, command[4:]
     for index, word in enumerate(words):
@@ -185,9 +190,9 @@ def test_fly_config_has_the_documented_keys(rendered_site, variant):
     assert dockerignore_keeps(site / "signaling", config["build"]["dockerfile"])
     if not origin:  # the owner is told where the origins go
         assert '# ALLOWED_ORIGINS = "https://OWNER.github.io"' in text
-    # one Machine: the README deploys with --ha=false
-    assert readme_command(site, "fly deploy") == ["fly", "deploy", "--ha=false"]
-    assert readme_command(site, "fly apps create") == ["fly", "apps", "create", config["app"]]
+    # one Machine: the guide deploys with --ha=false
+    assert guide_command(site, "fly deploy") == ["fly", "deploy", "--ha=false"]
+    assert guide_command(site, "fly apps create") == ["fly", "apps", "create", config["app"]]
 
 
 @pytest.mark.parametrize("variant", WITH_SIGNALING)
@@ -235,13 +240,13 @@ def test_image_workflow_publishes_from_main_to_the_repositorys_registry(rendered
         "username": "${{ github.actor }}",
         "password": "${{ github.token }}",
     }
-    # the image the README names, as metadata-action names it (lowercased, as registries want)
+    # the image the guide names, as metadata-action names it (lowercased, as registries want)
     images = steps["docker/metadata-action"]["images"]
     assert images == "ghcr.io/${{ github.repository }}-signaling"
     owner, repo = answers["github_owner"], answers["repo_name"]
     published = images.replace("${{ github.repository }}", f"{owner}/{repo}").lower()
     named = f"`{published}:latest`" if owner else "`ghcr.io/OWNER/REPO-signaling:latest`"
-    assert named in (site / "README.md").read_text()
+    assert named in (site / SERVER_GUIDE).read_text()
 
 
 @pytest.mark.parametrize("variant", WITH_SIGNALING)
@@ -396,7 +401,7 @@ def host_settings(site, host, port):
     if host == "cloud-run":  # gcloud's --set-env-vars KEY=VALUE; Cloud Run probes the port
         key, value = cloud_run_command(site)[1]["--set-env-vars"].split("=", 1)
         return {key: value, "PORT": str(port)}, "/"
-    # `docker run -e PORT=...` of the README: the origins baked in from allowed_origins.txt
+    # `docker run -e PORT=...` of the guide: the origins baked in from allowed_origins.txt
     return {"PORT": str(port)}, "/"
 
 

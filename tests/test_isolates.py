@@ -80,7 +80,7 @@ def test_a_file_saved_on_one_site_shows_on_another_only_if_they_share_storage(
 
 
 def test_a_copy_saved_in_the_browser_hides_a_newer_published_file_until_deleted(tmp_path, browser):
-    """What the site README tells owners: the browser's copy of a file wins over a newer
+    """What the site's rooms guide tells owners: the browser's copy of a file wins over a newer
     published one, and deleting that copy in the browser brings the published one back."""
     server, origin = serve_two_sites(tmp_path)
     try:

@@ -25,6 +25,11 @@ def test_files_follow_the_answers(rendered_site, variant):
     answers = answers_of(site)
     for always in [
         "README.md",
+        "docs/publishing.md",
+        "docs/signaling.md",
+        "docs/rooms.md",
+        "docs/preview.md",
+        "docs/updating.md",
         "environment.yml",
         "jupyter_lite_config.json",
         "jupyter-lite.json",
@@ -39,6 +44,8 @@ def test_files_follow_the_answers(rendered_site, variant):
     assert (site / "overrides.json").is_file() == bool(answers["default_room"])
     assert (site / ".github/workflows/deploy.yml").is_file() == answers["deploy_to_pages"]
     assert (site / ".pre-commit-config.yaml").is_file() == answers["use_pre_commit"]
+    assert (site / "renovate.json").is_file() == answers["renovate"]
+    assert (site / "docs/renovate.md").is_file() == answers["renovate"]
     assert (site / "signaling/server.py").is_file() == answers["signaling_server"]
     assert (site / "signaling/Dockerfile").is_file() == answers["signaling_server"]
 
@@ -109,8 +116,12 @@ def test_content_and_readme(rendered_site, variant):
     if local_only:
         for url in answers["signaling_urls"]:
             assert url in readme
-    assert ("## Signaling server" in readme) == answers["signaling_server"]
-    assert "copier update --defaults" in readme
+    # the README is short: it links the guides, which the template keeps current
+    guides = {path.relative_to(site).as_posix() for path in site.glob("docs/*.md")}
+    linked = set(re.findall(r"\]\((docs/[^)]+\.md)\)", readme))
+    assert guides <= linked, guides - linked
+    assert ("docs/signaling-server.md" in guides) == answers["signaling_server"]
+    assert "copier update --defaults" in (site / "docs/updating.md").read_text()
 
 
 def test_defaults(rendered_site):

@@ -11,7 +11,9 @@ import shutil
 import sys
 
 import pytest
-from support.sites import REPO_ROOT, answers_of, build, run
+import yaml
+from support.answers import VARIANTS
+from support.sites import REPO_ROOT, TOOLS_ENV, answers_of, build, render, run
 from support.updates import (
     changed_files,
     cli_data,
@@ -23,6 +25,7 @@ from support.updates import (
     snapshot,
     update,
 )
+from support.workflows import run_step
 
 # what the template ships only with the signaling server: signaling/, and the files whose names
 # are gated on signaling_server (the Render Blueprint, the image workflow), as rendered
@@ -35,6 +38,13 @@ SIGNALING_FILES = {
     if path.is_file()
     and "__pycache__" not in path.parts
     and (path.parts[len(REPO_ROOT.parts) + 1] == "signaling" or SIGNALING_GATE.search(str(path)))
+}
+
+# the guides (always shipped) whose text says more with the signaling server
+GUIDES_ON_SIGNALING = {
+    f"docs/{path.name.removesuffix('.jinja')}"
+    for path in (REPO_ROOT / "template/docs").glob("*.md.jinja")
+    if "signaling_server" in path.read_text() and "{%" not in path.name
 }
 
 
@@ -66,8 +76,8 @@ def make_owner_edits(site):
 
 
 def release_2(template):
-    """Changes to template-owned files (a pin, a workflow step, .gitignore) and to files the
-    owner owns (README, notebooks, origins), including dropping the welcome notebook."""
+    """Changes to template-owned files (a pin, a workflow step, .gitignore, a guide) and to files
+    the owner owns (README, notebooks, origins), including dropping the welcome notebook."""
     edit_copier_yml(
         template, lambda config: config["stacks"]["default"]["3"]["build"].append("tornado==6.6.1")
     )
@@ -77,6 +87,8 @@ def release_2(template):
     replace_once(workflow, upload, step + upload)
     gitignore = template / "template/.gitignore"
     gitignore.write_text("# never committed\n" + gitignore.read_text())
+    with (template / "template/docs/signaling.md.jinja").open("a") as guide:
+        guide.write("\nA fix of release 2.\n")
     content = template / "template/content"
     (content / "welcome.ipynb.jinja").rename(content / "intro.ipynb.jinja")
     for owned in [
@@ -93,9 +105,9 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
     owned = make_owner_edits(site)
     release(template, "v2.0.0", release_2)
 
-    # The site README's update instructions, run literally (no --vcs-ref: the newest release).
-    readme = (site / "README.md").read_text()
-    (block,) = re.findall(r"^## Updating\n.*?```bash\n(.*?)```", readme, re.DOTALL | re.MULTILINE)
+    # The site's update guide, its instructions run literally (no --vcs-ref: the newest release).
+    guide = (site / "docs/updating.md").read_text()
+    (block,) = re.findall(r"^# Updating.*?```bash\n(.*?)```", guide, re.DOTALL | re.MULTILINE)
     for command in filter(None, (shlex.split(line, comments=True) for line in block.splitlines())):
         run(command, site)
 
@@ -105,7 +117,10 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
         "environment.yml",
         ".github/workflows/deploy.yml",
         ".gitignore",
+        "docs/signaling.md",
     }
+    # the template's guide brings its fix; the owner's README keeps its text, release 2's not in it
+    assert (site / "docs/signaling.md").read_text().endswith("\nA fix of release 2.\n")
     assert "tornado==6.6.1" in (site / "environment.yml").read_text()
     assert "name: List the site" in (site / ".github/workflows/deploy.yml").read_text()
     gitignore = (site / ".gitignore").read_text()
@@ -139,7 +154,11 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
             {"apps": ["lab", "retro", "repl"]},
             {"jupyter_lite_config.json", "repl/jupyter-lite.json"},
         ),
-        ({"signaling_server": False}, {"signaling_server": True}, SIGNALING_FILES),
+        (
+            {"signaling_server": False},
+            {"signaling_server": True},
+            SIGNALING_FILES | GUIDES_ON_SIGNALING,
+        ),
     ],
     ids=["second-signaling-url", "kernel-none", "add-repl", "signaling-server-on"],
 )
@@ -327,3 +346,119 @@ def test_an_owners_edit_of_the_one_file_server_is_left_to_resolve_never_lost(
     # once those are made again in the package, the template's side resolves it
     run(["git", "checkout", "--theirs", "--", "signaling/server.py"], edited)
     assert server.read_bytes() == (REPO_ROOT / "template/signaling/server.py").read_bytes()
+
+
+# ------------------------------------------- an update from the last release ---
+# As DiamondLightSource/python-copier-template tests its updates: a site rendered from the last
+# release, updated to this working tree, must be what this working tree renders afresh with
+# the same answers. Two allowances: the owner's files (copier.yml's _skip_if_exists, which
+# _exclude leaves out of every update) stay as the release rendered them, and the answers
+# file's _commit (see the test).
+CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
+OWNER_FILES = [path.strip("/") for path in CONFIG["_skip_if_exists"]]
+(LAST_RELEASE,) = re.findall(
+    r"^## (\d\S*) \(", (REPO_ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE
+)[:1]
+
+
+def last_release_ref():
+    """The last release's tag; in a clone without tags, the commit that released it: the one
+    that first gave CHANGELOG.md its heading (docs/maintaining.md, "Releasing a version")."""
+    tag = f"v{LAST_RELEASE}"
+    if run(["git", "tag", "--list", tag], REPO_ROOT).stdout.strip():
+        return tag
+    released = run(
+        ["git", "log", "--format=%H", f"-S## {LAST_RELEASE} (", "--", "CHANGELOG.md"], REPO_ROOT
+    ).stdout.split()
+    assert released, f"neither the tag {tag} nor its CHANGELOG.md commit: fetch the history"
+    return released[-1]
+
+
+ANSWERS = ".copier-answers.yml"
+
+
+def owned(path):
+    return any(path == name or path.startswith(f"{name}/") for name in OWNER_FILES)
+
+
+@pytest.mark.parametrize("variant", ["defaults", "all-apps-public"])
+def test_update_from_the_last_release_is_a_fresh_render(tmp_path, variant):
+    ref = last_release_ref()
+    old_questions = yaml.safe_load(run(["git", "show", f"{ref}:copier.yml"], REPO_ROOT).stdout)
+    answers = {key: value for key, value in VARIANTS[variant].items() if key in old_questions}
+    site = tmp_path / "site"
+    run(
+        ["copier", "copy", "--defaults", f"--vcs-ref={ref}", *cli_data(answers), REPO_ROOT, site],
+        tmp_path,
+    )
+    released = snapshot(site)
+    run(["git", "init", "-q"], site)
+    commit_all(site, "site generated from the last release")
+    update(site, "--vcs-ref=HEAD")  # this working tree, uncommitted changes included
+    assert answers_of(site)["_commit"] != yaml.safe_load(released[ANSWERS])["_commit"]
+    updated = snapshot(site)
+
+    # a fresh render with the answers the update kept (room_prefix included)
+    kept = {key: value for key, value in answers_of(site).items() if not key.startswith("_")}
+    fresh = snapshot(render(tmp_path / "fresh", **kept))
+    # The one file both may write differently: the answers file's _commit. Copier commits a
+    # dirty working tree anew for each run, so two renders of one tree record different ids.
+    for files in (updated, fresh):
+        files[ANSWERS] = {**yaml.safe_load(files[ANSWERS]), "_commit": "this working tree"}
+
+    owner_files_changed = [
+        path
+        for path in set(updated) | set(released)
+        if owned(path) and updated.get(path) != released.get(path)
+    ]
+    assert not owner_files_changed, "the owner's files, kept as released"
+    differs = {
+        path: (updated.get(path), fresh.get(path))
+        for path in set(updated) | set(fresh)
+        if not owned(path) and updated.get(path) != fresh.get(path)
+    }
+    assert not differs, f"differs from a fresh render: {differs}"
+
+
+# ------------------------------------------ a conflicted update stops the build ---
+CONFLICT_STEP = "Refuse what a conflicted template update left"
+GUIDE = "docs/updating.md"
+GUIDE_TITLE = "# Updating from the template\n"
+
+
+def retitle_the_update_guide(template):
+    replace_once(template / f"template/{GUIDE}.jinja", GUIDE_TITLE, "# Updating this site\n")
+
+
+@pytest.mark.parametrize(
+    ("conflict", "named", "problem"),
+    [
+        ("inline", GUIDE, "has lines between <<<<<<< and >>>>>>> markers"),
+        ("rej", f"{GUIDE}.rej", "holds a change of the template"),
+    ],
+)
+def test_a_conflicted_update_fails_the_pages_build_naming_the_file(
+    template, tmp_path, conflict, named, problem
+):
+    site = generate(template, tmp_path / "site")
+    replace_once(site / GUIDE, GUIDE_TITLE, "# How we update our site\n")  # the owner's edit
+    commit_all(site, "our title")
+    release(template, "v2.0.0", retitle_the_update_guide)
+    # as Renovate runs it, and commits what it leaves to the pull request's branch
+    update(site, "--skip-answered", f"--conflict={conflict}")
+    commit_all(site, "Update the template to v2.0.0")
+
+    done = run_step(site, "build", CONFLICT_STEP, TOOLS_ENV)
+    assert done.returncode == 1, done.stdout + done.stderr
+    (error,) = (line for line in done.stdout.splitlines() if line.startswith("::error "))
+    assert error.startswith(f"::error file={named},")
+    assert f"::{named} {problem}" in error
+
+
+def test_a_clean_update_builds(template, tmp_path):
+    site = generate(template, tmp_path / "site")
+    release(template, "v2.0.0", retitle_the_update_guide)
+    update(site, "--skip-answered")
+    commit_all(site, "Update the template to v2.0.0")
+    done = run_step(site, "build", CONFLICT_STEP, TOOLS_ENV)
+    assert (done.returncode, done.stdout) == (0, "")

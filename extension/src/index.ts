@@ -19,8 +19,9 @@ import { Widget } from '@lumino/widgets';
 import { giveNotebooksCellIds } from './cell-ids';
 import { NAME_IN_LINK, ROOM_SECRET } from './link';
 import { askForName, hasName } from './name';
+import { guardPeerContent, guardSharedDocument } from './peer-content';
 import { IAwareness, PeopleHere } from './people';
-import { SafeLoadProvider } from './provider';
+import { FROM_ROOM, SafeLoadProvider } from './provider';
 import { shareRoom } from './share';
 
 /** The RTCConfiguration of every peer connection (the site's ICE servers), from the site's
@@ -53,12 +54,15 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
     if (!manager.disabled && !error) {
       // so that every browser loads a notebook saved without cell ids as the same cells
       giveNotebooksCellIds(app.serviceManager.contents);
+      guardPeerContent(app, FROM_ROOM);
     }
     const config = rtcConfiguration();
     return (options) => {
       if (manager.disabled || error) {
         return new ProviderMock();
       }
+      const { ydoc, awareness } = options.ymodel as any;
+      guardSharedDocument(ydoc, awareness, FROM_ROOM);
       return new SafeLoadProvider({
         ...options,
         room: manager.fullRoomId,

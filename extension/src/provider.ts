@@ -25,7 +25,7 @@ const SIGNALING_GRACE_MS = 1000;
 const CONNECT_TIMEOUT_MS = 15000;
 
 /** Transaction origin of what the room sends in. */
-const FROM_ROOM = Symbol('from the room');
+export const FROM_ROOM = Symbol('from the room');
 
 export namespace SafeLoadProvider {
   export interface IOptions extends IDocumentProviderFactory.IOptions {

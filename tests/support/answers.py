@@ -3,7 +3,9 @@
 VARIANTS: the answer sets that matter: each app alone and together, kernel on/off, workflow and
 pre-commit on/off, default room set/unset, local and public signaling, own or shared browser
 storage, the signaling server with and without the Pages workflow (its own workflow alone),
-ICE servers set or not.
+ICE servers set or not, Renovate on or off.
+
+STARTER: the answers of the starter repository each release makes.
 
 BAD_ANSWERS: answers the template refuses, with the question named and a phrase of the fix.
 """
@@ -17,6 +19,7 @@ VARIANTS = {
         "deploy_to_pages": False,
         "use_pre_commit": False,
         "signaling_server": False,
+        "renovate": False,
     },
     "retro-solo": {"apps": ["retro"], "collaborative_apps": [], "kernel": "none"},
     "repl-only": {"apps": ["repl"], "own_browser_storage": False, "deploy_to_pages": False},
@@ -34,6 +37,10 @@ VARIANTS = {
         ],
     },
 }
+# What each release renders into the starter repository (.github/workflows/release.yml): the
+# defaults, but no room prefix, which the Pages workflow derives from each copy's repository.
+# Not in VARIANTS: its site differs from "defaults" only there.
+STARTER = {"room_prefix": ""}
 
 BAD_ANSWERS = [
     # (answers, question, a phrase of the fix)
@@ -66,6 +73,8 @@ BAD_ANSWERS = [
     ({"signaling_urls": ["wss://ok.example.org", 42]}, "signaling_urls", '"42" is not allowed'),
     ({"room_prefix": "short"}, "room_prefix", "at least 10"),
     ({"room_prefix": "has spaces in it"}, "room_prefix", "no spaces"),
+    # an empty room_prefix is the Pages workflow's to derive
+    ({"room_prefix": "", "deploy_to_pages": False}, "deploy_to_pages", "answer yes here"),
     ({"default_room": "two words"}, "default_room", "1-64 letters"),
     ({"default_room": "a/b"}, "default_room", "1-64 letters"),
     ({"ice_servers": "turn:turn.example.org"}, "ice_servers", "give a YAML list"),
