@@ -159,15 +159,19 @@ def test_command_links_in_markdown_are_stripped(
     assert button.get_attribute("data-commandlinker-command") is None
 
 
-def test_a_new_text_file_opens_empty_and_saves(signaling, lab4_site_url, room, alice):
-    """JupyterLab saves a new document as it opens it, before the room had its say."""
+def test_a_new_text_file_opens_empty_and_saves(signaling, lab4_site_url, lab4_text, room, alice):
+    """A new file (which JupyterLab saves as it opens it) opens empty, and what is typed saves."""
     page = Lab4Page(alice.open(lab_url(lab4_site_url, room=room, username="alice")))
+    page.wait_for_file(lab4_text)  # the app has started
     page.page.evaluate("() => window.jupyterapp.commands.execute('fileeditor:create-new')")
     page.wait_for_text_editor()
     page.wait_for_text("")
     typed = marker("new")
     page.type_at_end(typed)
-    page.save()
+    # JupyterLab 4 offers to rename an untitled file at its first save: keep the name
+    page.page.keyboard.press("Control+s")
+    page.page.locator(".jp-Dialog").get_by_role("button", name="Rename").click()
+    page.wait_for_unsaved_tabs(0)
     path = page.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path")
     assert page.stored(path) == typed
     assert page.dialogs() == []
