@@ -13,6 +13,7 @@ from support.collaboration import (
     marker,
     original_of,
     text_of,
+    trade_edits,
 )
 from support.lab4_pages import Lab4Page, open_in_lab4
 from support.previews import serve_preview
@@ -50,12 +51,7 @@ def test_text_syncs_both_ways_and_a_late_joiner_gets_unsaved_edits(
         alice, bob, lab4_site_url, lab4_text, room, shows(original), open_in=open_in_lab4
     )
     b.wait_for_text(original)
-    from_alice = marker("alice")
-    a.type_at_end(from_alice)
-    b.wait_for_text(original + from_alice)
-    from_bob = marker("bob")
-    b.type_at_end(from_bob)
-    a.wait_for_text(original + from_alice + from_bob)
+    from_alice, from_bob = trade_edits(a, b, original)
     # nobody saved: carol gets the room's content, not the published file
     c = open_in_lab4(carol, lab4_site_url, lab4_text, room)
     c.wait_for_text(original + from_alice + from_bob)
@@ -90,7 +86,7 @@ def test_a_class_opening_one_document_together_sees_it_once(
     original = original_of(lab4_site, name)
     room = f"class-{marker('')[2:]}"
     pages = [
-        Lab4Page(peer.open(lab_url(lab4_site_url, room=room, username=peer.name)))
+        peer.open(lab_url(lab4_site_url, room=room, username=peer.name), Lab4Page)
         for peer in people
     ]
     for page in pages:
@@ -161,7 +157,7 @@ def test_command_links_in_markdown_are_stripped(
 
 def test_a_new_text_file_opens_empty_and_saves(signaling, lab4_site_url, lab4_text, room, alice):
     """A new file (which JupyterLab saves as it opens it) opens empty, and what is typed saves."""
-    page = Lab4Page(alice.open(lab_url(lab4_site_url, room=room, username="alice")))
+    page = alice.open(lab_url(lab4_site_url, room=room, username="alice"), Lab4Page)
     page.wait_for_file(lab4_text)  # the app has started
     page.page.evaluate("() => window.jupyterapp.commands.execute('fileeditor:create-new')")
     page.wait_for_text_editor()

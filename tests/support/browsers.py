@@ -94,17 +94,19 @@ class Peer:
         self.name = name
         self._contexts = []
 
-    def open(self, url):
+    def open(self, url, page_class=None):
+        """A page in a fresh profile; `page_class`: what it is (LitePage, a JupyterLab 3.5 page,
+        unless told)."""
         context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         self._contexts.append(context)
-        return self.open_another_tab(url)
+        return self.open_another_tab(url, page_class)
 
-    def open_another_tab(self, url):
+    def open_another_tab(self, url, page_class=None):
         """A page beside the last one opened: same profile, same browser storage."""
         page = self._contexts[-1].new_page()
         page.set_default_timeout(APP_TIMEOUT_MS)
         page.goto(url)
-        return LitePage(page)
+        return (page_class or LitePage)(page)
 
     def close_pages(self):
         for context in self._contexts:
@@ -365,7 +367,10 @@ class LitePage:
             actual = self.page.evaluate(read_js)
             raise AssertionError(
                 f"after {timeout} ms the page shows {actual!r}, expected {expected!r}; "
-                f"{self.sharing_status()}; provider: {self.page.evaluate(PROVIDER_STATE_JS)}; "
-                f"dialogs: {self.dialogs()}; "
+                f"{self._collaboration_state()}; dialogs: {self.dialogs()}; "
                 f"it logged, last: {self.console[-8:]}"
             ) from None
+
+    def _collaboration_state(self):
+        """What a failure report says of the page's room and its document's provider."""
+        return f"{self.sharing_status()}; provider: {self.page.evaluate(PROVIDER_STATE_JS)}"
