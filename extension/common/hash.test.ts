@@ -1,5 +1,5 @@
 import { withCellIds } from './cell-ids';
-import { canonicalJson, comparable, hash32, loadIdOf } from './hash';
+import { canonicalJson, comparable, hash32, isOwnDifferentCopy, loadIdOf } from './hash';
 import { roomIdOf, roomSecretError, roomSecretOf } from './room';
 
 describe('ids from content', () => {
@@ -49,6 +49,15 @@ describe('ids from content', () => {
     const ids = withCellIds(notebook).cells.map((cell: any) => cell.id);
     expect(ids[0]).toBe('same');
     expect(new Set(ids).size).toBe(3);
+  });
+});
+
+describe("the user's own copy (adopting the room's content)", () => {
+  it('is kept aside only when it is neither the published file nor the room content', () => {
+    expect(isOwnDifferentCopy('file', 'mine', 'published', 'room')).toBe(true);
+    expect(isOwnDifferentCopy('file', 'published', 'published', 'room')).toBe(false);
+    expect(isOwnDifferentCopy('file', 'room\r\n', 'published', 'room\n')).toBe(false);
+    expect(isOwnDifferentCopy('file', 'mine', null, 'room')).toBe(true);
   });
 });
 

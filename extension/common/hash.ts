@@ -51,3 +51,19 @@ export function comparable(contentType: string, content: any): string {
   ]);
   return JSON.stringify(cells);
 }
+
+/** Whether this browser's copy of a file must be kept aside before the room's content replaces
+ * it (DESIGN.md, rule 6): it is the user's own (not the published file, null when unknown) and
+ * differs from the room's. */
+export function isOwnDifferentCopy(
+  contentType: string,
+  own: any,
+  published: any | null,
+  room: any
+): boolean {
+  const ownKey = comparable(contentType, own);
+  if (published !== null && ownKey === comparable(contentType, published)) {
+    return false;
+  }
+  return ownKey !== comparable(contentType, room);
+}

@@ -15,7 +15,7 @@ import * as Y from 'yjs';
 import { withCellIds } from './common/cell-ids';
 import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
 import { RoomGate } from './common/gate';
-import { comparable, hash32, loadIdOf } from './common/hash';
+import { comparable, hash32, isOwnDifferentCopy, loadIdOf } from './common/hash';
 import { JOIN_WAIT_MS, MAX_WAIT_MS, whoLoads } from './common/who-loads';
 
 export namespace RoomProvider {
@@ -250,12 +250,8 @@ export class RoomProvider {
     if (own === null) {
       return;
     }
-    const ownKey = comparable(this.contentType, own.content);
-    if (published !== null && ownKey === comparable(this.contentType, published)) {
-      return;
-    }
     const room = this._documentOf(this._gate.wire);
-    if (ownKey !== comparable(this.contentType, room)) {
+    if (isOwnDifferentCopy(this.contentType, own.content, published, room)) {
       await this._saveCopy(own.content, 'the room has a different version of this file');
     }
   }
