@@ -29,6 +29,7 @@ VARIANTS = {
         "repo_name": "physics-101",
         "apps": ["lab", "retro", "repl"],
         "collaborative_apps": ["retro"],
+        "python_from": "site",
         "signaling_urls": ["wss://signal-a.example.org", "wss://signal-b.example.org/rtc"],
         "room_prefix": "physics-101-rooms",
         "ice_servers": [
@@ -57,6 +58,7 @@ BAD_ANSWERS = [
     ({"apps": ["lab"], "collaborative_apps": ["retro"]}, "collaborative_apps", "add it to apps"),
     ({"collaborative_apps": ["repl"]}, "collaborative_apps", "'repl' is not in"),
     ({"kernel": "xeus"}, "kernel", "'xeus' is not in"),
+    ({"python_from": "github"}, "python_from", "'github' is not in"),
     ({"signaling_urls": "wss://signal.example.org"}, "signaling_urls", "give a YAML list"),
     ({"signaling_urls": []}, "signaling_urls", "one or more URLs"),
     ({"signaling_urls": ["ws://signal.example.org"]}, "signaling_urls", "use a wss:// URL"),
