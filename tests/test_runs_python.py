@@ -182,7 +182,8 @@ def test_errors_stderr_and_rich_outputs_reach_everyone_and_the_owner_stops_a_lon
     # run by restarting her Python, which forgets her variables, and goes on.
     run(a, "slow")
     a.page.wait_for_timeout(3_000)
-    a.page.evaluate("() => window.jupyterapp.commands.execute('notebook:restart-kernel')")
+    # (not awaited: the command waits for the person's answer to its dialog)
+    a.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-kernel'); }")
     a.page.locator(".jp-Dialog").get_by_role("button", name="Restart").click()
     run(a, "add")
     for page in (a, b):
