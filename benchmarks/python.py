@@ -100,7 +100,7 @@ def main():
             port = network.free_port()
             options = ["--signaling-port", network.free_port(), "--no-build"]
             with preview(network, python, site, port, *options) as (site_url, _):
-                url = f"{site_url}/lab/index.html"
+                url = f"{site_url}/lab/index.html?username=bench"  # no "Your name" dialog
                 browser = launch_peer(playwright, network)
 
                 def profile():
