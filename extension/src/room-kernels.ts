@@ -15,8 +15,7 @@ async function startNamedKernel(
   session: ISessionContext,
   context: DocumentRegistry.Context
 ): Promise<void> {
-  await context.ready;
-  await session.ready;
+  await Promise.all([context.ready, session.ready, app.serviceManager.kernelspecs.ready]);
   if (session.session?.kernel || session.isDisposed) {
     return;
   }
