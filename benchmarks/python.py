@@ -101,7 +101,8 @@ def main():
             options = ["--signaling-port", network.free_port(), "--no-build"]
             with preview(network, python, site, port, *options) as (site_url, _):
                 url = f"{site_url}/lab/index.html?username=bench"  # no "Your name" dialog
-                browser = launch_peer(playwright, network)
+                # a secure context, as the published https site is (its service worker needs one)
+                browser = launch_peer(playwright, network, secure_origins=[site_url])
 
                 def profile():
                     context = browser.new_context()
