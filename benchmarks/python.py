@@ -106,8 +106,9 @@ def main():
 
                 def profile():
                     context = browser.new_context()
-                    context.route(
-                        lambda address: not address.startswith(site_url),
+                    context.route(  # network requests off the site fail (not blob: or data:)
+                        lambda address: address.startswith("http")
+                        and not address.startswith(site_url),
                         lambda route: route.abort(),
                     )
                     return context
