@@ -17,11 +17,14 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { giveNotebooksCellIds } from './cell-ids';
+import { executionCounts } from './execution-counts';
 import { NAME_IN_LINK, ROOM_SECRET } from './link';
 import { askForName, hasName } from './name';
 import { guardPeerContent, guardSharedDocument } from './peer-content';
 import { IAwareness, PeopleHere } from './people';
 import { FROM_ROOM, SafeLoadProvider } from './provider';
+import { pythonStart } from './python-start';
+import { roomKernels } from './room-kernels';
 import { shareRoom } from './share';
 
 /** The RTCConfiguration of every peer connection (the site's ICE servers), from the site's
@@ -186,4 +189,4 @@ const name: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [factory, share, people, name];
+export default [factory, share, people, name, pythonStart, executionCounts, roomKernels];
