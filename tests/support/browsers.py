@@ -12,6 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from .sites import STACK
+
 if TYPE_CHECKING:
     from .networks import Network
 
@@ -86,6 +88,17 @@ def retro_url(site_url, path, *, room, username):
     return f"{site_url}/retro/{page}/index.html?{query}"
 
 
+# where the sites' Python comes from when they do not serve their own (python_from: cdn)
+PYTHON_CDN_HOST = urlsplit(STACK["pyodide"]["cdn"]).hostname
+
+
+def _answer_reachability_checks(route):
+    if route.request.method == "HEAD":
+        route.fulfill(status=200)
+    else:
+        route.abort()
+
+
 class Peer:
     """One user: a browser process of their own, a fresh profile (context) per page."""
 
@@ -109,6 +122,13 @@ class Peer:
                 ),
                 lambda route: self.blocked.append(route.request.url) or route.abort(),
             )
+        else:
+            # Tests of collaboration, not of Python: the page's check that the CDN's Python can
+            # be reached (extension/src/python-start.ts, a HEAD request) is answered as a
+            # reachable CDN would answer it, so that no "Python cannot start" dialog, which is
+            # for networks that block the CDN, comes in the middle of their typing. Python
+            # itself still cannot load here; tests/test_runs_python.py runs it.
+            context.route(f"https://{PYTHON_CDN_HOST}/**", _answer_reachability_checks)
         return self.open_another_tab(url, page_class)
 
     def open_another_tab(self, url, page_class=None):
