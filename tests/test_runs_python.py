@@ -114,14 +114,14 @@ def no_other_hosts(people):
     assert blocked == [], blocked
 
 
-# Known defect (issue 16): a person who joins a room in which the notebook is already open gets
-# no Python of their own (src/room-kernels.ts does not start it yet), so their runs never start.
-JOINERS_HAVE_NO_KERNEL = pytest.mark.xfail(
-    strict=True, reason="a joiner's own Python does not start (src/room-kernels.ts)"
+# Known defect (issue 16): two people who run the same cell at the same moment each clear its
+# outputs and add their own; the room merges both, so the cell shows both runs' outputs.
+SAME_MOMENT_RUNS_BOTH_SHOW = pytest.mark.xfail(
+    strict=True, reason="runs of one cell at the same moment both show their outputs"
 )
 
 
-@JOINERS_HAVE_NO_KERNEL
+@SAME_MOMENT_RUNS_BOTH_SHOW
 def test_a_run_reaches_everyone_each_runs_their_own_python_and_same_moment_runs_show_once(
     signaling, python_site_url, network, room, alice, bob, carol, no_other_hosts
 ):
@@ -207,7 +207,7 @@ CLASS_CELLS = ("set", "add", "stderr", "error", "html", "png")  # all but the lo
 ONE_RUN = "c => c.count !== null && c.outputs.length === 1"
 
 
-@JOINERS_HAVE_NO_KERNEL
+@SAME_MOMENT_RUNS_BOTH_SHOW
 def test_a_class_of_four_runs_every_cell_at_once_nothing_doubled_or_lost_and_saved_right(
     signaling, python_site_url, network, room, people, no_other_hosts
 ):

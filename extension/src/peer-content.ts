@@ -5,6 +5,7 @@
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { DocumentRegistry, IDocumentWidget } from '@jupyterlab/docregistry';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
+import { ISignal } from '@lumino/signaling';
 import * as Y from 'yjs';
 
 import { IAwareness } from './people';
@@ -74,6 +75,9 @@ interface ICellModel {
   trusted: boolean;
   metadata: { has(key: string): boolean; delete(key: string): unknown };
   sharedModel: { ymodel?: Y.Map<unknown> };
+  /** a code cell's outputs, and the slot that copies their changes into the shared cell */
+  outputs?: { changed: ISignal<unknown, unknown> };
+  onModelDBOutputsChange?: (sender: unknown, change: unknown) => void;
 }
 interface INotebookModel {
   cells: { length: number; get(index: number): ICellModel };
@@ -116,7 +120,7 @@ export function untrustOutputsFromTheRoom(model: INotebookModel, fromRoom: unkno
     });
     forEachCell(model, (cell) => {
       if (touched.has(cell.sharedModel.ymodel)) {
-        cell.trusted = false;
+        untrust(cell);
       }
     });
   };
@@ -135,6 +139,27 @@ export function untrustOutputsFromTheRoom(model: INotebookModel, fromRoom: unkno
     ydoc.off('beforeObserverCalls', beforeObservers);
     ydoc.off('afterTransaction', afterObservers);
   });
+}
+
+/**
+ * JupyterLab 3.5 untrusts a code cell by making each of its outputs anew, and its cell model
+ * copies those into the shared cell. Here, before the observers, the model still holds the
+ * outputs the room's transaction replaced: copied back, they would return to the room (a
+ * person's run would show the old output above the new one, everywhere). The observers
+ * replace the model's outputs with the shared cell's right after, so nothing is copied.
+ */
+function untrust(cell: ICellModel): void {
+  const { outputs, onModelDBOutputsChange: copyToShared } = cell;
+  if (!outputs || !copyToShared) {
+    cell.trusted = false;
+    return;
+  }
+  outputs.changed.disconnect(copyToShared, cell);
+  try {
+    cell.trusted = false;
+  } finally {
+    outputs.changed.connect(copyToShared, cell);
+  }
 }
 
 /** The cell (a map in `cells`) holding `type`, if the change is to anything but its source. */

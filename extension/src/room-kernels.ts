@@ -1,31 +1,27 @@
-// Everyone who opens a notebook gets its kernel, also when the notebook comes from the room.
-// JupyterLab 3.5 picks a notebook's kernel from its metadata when the page opens it; a person
-// who joins a room gets the notebook's content (its kernelspec too) from the others a moment
-// later, so their notebook stays on "No Kernel" and a cell they run does nothing. Once the
-// notebook is loaded, this starts the kernel its metadata names, as the first person got.
+// Everyone who opens a notebook gets its kernel, also when the notebook's content comes from
+// the room. JupyterLab 3.5.3 keeps a notebook's `kernelspec` and `language_info` out of the
+// shared document (NotebookModel copies neither into it, and keeps its own over the room's),
+// so a person who adopts the room's content (DESIGN.md, rule 2) never gets them: their model
+// holds the empty kernelspec JupyterLab gives every new model, SessionContext finds no kernel
+// name and asks "Select Kernel", and their notebook stays on "No Kernel" until they answer.
+// So, when the notebook widget is made (before JupyterLab opens the document: an adopting
+// peer saves the room's content over this browser's copy, without kernelspec), this reads
+// the kernel name of the notebook as this browser has it (its own copy, else the published
+// file) and makes it the session's preferred kernel. JupyterLab uses it only when the model
+// names none (Context._populate: `model.defaultKernelName || kernelPreference.name`), so a
+// peer that loads the file starts the kernel it names as before.
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ISessionContext } from '@jupyterlab/apputils';
 import { DocumentRegistry } from '@jupyterlab/docregistry';
+import { Contents } from '@jupyterlab/services';
 import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
-async function startNamedKernel(
-  app: JupyterFrontEnd,
-  session: ISessionContext,
-  context: DocumentRegistry.Context
-): Promise<void> {
-  await Promise.all([context.ready, session.ready, app.serviceManager.kernelspecs.ready]);
-  if (session.session?.kernel || session.isDisposed) {
-    return;
-  }
-  // a notebook's model (INotebookModel, of @jupyterlab/notebook, which this does not build on)
-  const { metadata } = context.model as unknown as { metadata: { get(key: string): unknown } };
-  const spec = metadata.get('kernelspec') as { name?: string } | undefined;
-  const specs = app.serviceManager.kernelspecs.specs?.kernelspecs ?? {};
-  if (spec?.name && specs[spec.name]) {
-    await session.changeKernel({ name: spec.name });
-  }
+/** The kernel name the notebook at `path` names, as this browser has it; '' if none. */
+async function storedKernelName(contents: Contents.IManager, path: string): Promise<string> {
+  const file = await contents.get(path, { type: 'notebook', format: 'json', content: true });
+  return (file.content?.metadata?.kernelspec?.name as string | undefined) ?? '';
 }
 
 export const roomKernels: JupyterFrontEndPlugin<void> = {
@@ -35,9 +31,13 @@ export const roomKernels: JupyterFrontEndPlugin<void> = {
     app.docRegistry.addWidgetExtension('Notebook', {
       createNew: (panel: Widget, context: DocumentRegistry.Context): IDisposable => {
         const session = (panel as unknown as { sessionContext: ISessionContext }).sessionContext;
-        startNamedKernel(app, session, context).catch((reason) =>
-          console.warn('The notebook kernel could not start', reason)
-        );
+        storedKernelName(app.serviceManager.contents, context.path)
+          .then((name) => {
+            if (name && !session.kernelPreference.name) {
+              session.kernelPreference = { ...session.kernelPreference, name };
+            }
+          })
+          .catch(() => undefined); // a notebook this browser has no copy of: JupyterLab asks
         return new DisposableDelegate(() => undefined);
       },
     });
