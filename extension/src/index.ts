@@ -17,11 +17,13 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { giveNotebooksCellIds } from './cell-ids';
+import { FROM_ROOM } from './common/gate';
+import { roomSecretError } from './common/room';
 import { NAME_IN_LINK, ROOM_SECRET } from './link';
 import { askForName, hasName } from './name';
 import { guardPeerContent, guardSharedDocument } from './peer-content';
 import { IAwareness, PeopleHere } from './people';
-import { FROM_ROOM, SafeLoadProvider } from './provider';
+import { SafeLoadProvider } from './provider';
 import { shareRoom } from './share';
 
 /** The RTCConfiguration of every peer connection (the site's ICE servers), from the site's
@@ -38,12 +40,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   requires: [IWebRtcManager],
   activate: (app: JupyterFrontEnd, manager: IWebRtcManager): IDocumentProviderFactory => {
     const { secret } = ROOM_SECRET;
-    // y-webrtc derives the room's key with the browser's crypto, which only https pages have.
-    const error =
-      ROOM_SECRET.error ??
-      (secret !== null && !window.isSecureContext
-        ? 'a private room needs the site on https:// (or on localhost)'
-        : null);
+    const error = roomSecretError(ROOM_SECRET, window.isSecureContext);
     if (error && !manager.disabled) {
       // Joining the room without the secret would be joining it in the open.
       void showErrorMessage(
