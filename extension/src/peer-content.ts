@@ -238,8 +238,9 @@ function guardCommandLinker(): void {
 
 function isScriptLink(element: Element): boolean {
   const address = element.getAttribute('href') ?? element.getAttribute('xlink:href') ?? '';
-  // browsers ignore control characters and spaces in a scheme
-  return /^javascript:/i.test(address.replace(/[\u0000-\u0020]/g, ''));
+  // browsers ignore control characters and spaces (U+0000 to U+0020) in a scheme
+  const scheme = [...address].filter(char => char > ' ').join('');
+  return /^javascript:/i.test(scheme);
 }
 
 // ---------------------------------------------------------------- the plugin's part
