@@ -19,6 +19,7 @@ from support.browsers import Peer, launch_peer
 from support.collaboration import NOTEBOOK_WITHOUT_CELL_IDS, first_document
 from support.networks import private_network
 from support.previews import serve_preview
+from support.python_sites import LESSON, lesson_notebook, site_with_its_own_python
 from support.signaling_service import Signaling
 from support.sites import build, build_env, render
 from support.updates import template_repo
@@ -188,7 +189,7 @@ def network(tmp_path_factory, playwright):
 
 # The previews the signaling service lets in: it reads their origins (with the port) once, when
 # it starts, so a test that serves a site of its own uses one of these ports.
-SITE_PORT_NAMES = ("main", "other", "failover", "relayed", "lab4")
+SITE_PORT_NAMES = ("main", "other", "failover", "relayed", "lab4", "python")
 
 
 @pytest.fixture(scope="session")
@@ -289,3 +290,13 @@ def carol(people):
 def room():
     """A fresh room per test, so that no test sees another one's peers."""
     return f"room-{secrets.token_hex(4)}"
+
+
+@pytest.fixture(scope="session")
+def python_site(tmp_path_factory):
+    """A site with python_from: site, built with the tests' Pyodide distribution; its
+    content has LESSON."""
+    site = render(tmp_path_factory.mktemp("python-site") / "site", python_from="site")
+    (site / "content" / LESSON).write_text(json.dumps(lesson_notebook(), indent=1))
+    site_with_its_own_python(site, tmp_path_factory.mktemp("python-site-step"))
+    return site

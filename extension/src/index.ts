@@ -19,11 +19,14 @@ import { Widget } from '@lumino/widgets';
 import { giveNotebooksCellIds } from './cell-ids';
 import { FROM_ROOM } from './common/gate';
 import { roomSecretError } from './common/room';
+import { executionCounts } from './execution-counts';
 import { NAME_IN_LINK, ROOM_SECRET } from './link';
 import { askForName, hasName } from './name';
 import { guardPeerContent, guardSharedDocument } from './peer-content';
 import { IAwareness, PeopleHere } from './people';
 import { SafeLoadProvider } from './provider';
+import { pythonStart } from './python-start';
+import { roomKernels } from './room-kernels';
 import { shareRoom } from './share';
 
 /** The RTCConfiguration of every peer connection (the site's ICE servers), from the site's
@@ -183,4 +186,4 @@ const name: JupyterFrontEndPlugin<void> = {
   },
 };
 
-export default [factory, share, people, name];
+export default [factory, share, people, name, pythonStart, executionCounts, roomKernels];

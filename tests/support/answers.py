@@ -29,6 +29,7 @@ VARIANTS = {
         "repo_name": "physics-101",
         "apps": ["lab", "retro", "repl"],
         "collaborative_apps": ["retro"],
+        "python_from": "site",
         "signaling_urls": ["wss://signal-a.example.org", "wss://signal-b.example.org/rtc"],
         "room_prefix": "physics-101-rooms",
         "ice_servers": [
@@ -65,6 +66,7 @@ BAD_ANSWERS = [
         "collaborative_apps",
         "add it to apps",
     ),
+    ({"python_from": "github"}, "python_from", "'github' is not in"),
     ({"signaling_urls": "wss://signal.example.org"}, "signaling_urls", "give a YAML list"),
     ({"signaling_urls": []}, "signaling_urls", "one or more URLs"),
     ({"signaling_urls": ["ws://signal.example.org"]}, "signaling_urls", "use a wss:// URL"),

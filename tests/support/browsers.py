@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
@@ -93,12 +93,22 @@ class Peer:
         self.browser = browser
         self.name = name
         self._contexts = []
+        self.blocked = []  # what pages opened with `only_host` asked elsewhere (and did not get)
 
-    def open(self, url, page_class=None):
+    def open(self, url, page_class=None, *, only_host=None):
         """A page in a fresh profile; `page_class`: what it is (LitePage, a JupyterLab 3.5 page,
-        unless told)."""
+        unless told); with `only_host`, every request to another host fails (a page that
+        silently falls back to a CDN fails)."""
         context = self.browser.new_context(viewport={"width": 1280, "height": 900})
         self._contexts.append(context)
+        if only_host:
+            context.route(
+                lambda url: (
+                    urlsplit(url).scheme in ("http", "https")
+                    and urlsplit(url).hostname != only_host
+                ),
+                lambda route: self.blocked.append(route.request.url) or route.abort(),
+            )
         return self.open_another_tab(url, page_class)
 
     def open_another_tab(self, url, page_class=None):
