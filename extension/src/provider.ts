@@ -259,13 +259,19 @@ export class SafeLoadProvider implements IDocumentProvider {
   }
 
   private async _published(): Promise<any | null> {
-    const url = URLExt.join(PageConfig.getBaseUrl(), 'files', URLExt.encodeParts(this.options.path));
+    const url = URLExt.join(
+      PageConfig.getBaseUrl(),
+      'files',
+      URLExt.encodeParts(this.options.path)
+    );
     try {
       const response = await fetch(url);
       if (!response.ok) {
         return null;
       }
-      return this.options.contentType === 'notebook' ? await response.json() : await response.text();
+      return this.options.contentType === 'notebook'
+        ? await response.json()
+        : await response.text();
     } catch {
       return null;
     }
@@ -281,7 +287,7 @@ export class SafeLoadProvider implements IDocumentProvider {
     void showDialog({
       title: 'Your copy was kept',
       body: `Your version of ${PathExt.basename(path)} is saved as ${PathExt.basename(copy)}: ${why}.`,
-      buttons: [Dialog.okButton()],
+      buttons: [Dialog.okButton()]
     });
   }
 
@@ -299,7 +305,7 @@ export class SafeLoadProvider implements IDocumentProvider {
     return {
       type: this.options.contentType as Contents.ContentType,
       format: notebook ? 'json' : 'text',
-      content: true,
+      content: true
     };
   }
 

@@ -35,11 +35,11 @@ export const roomKernels: JupyterFrontEndPlugin<void> = {
     app.docRegistry.addWidgetExtension('Notebook', {
       createNew: (panel: Widget, context: DocumentRegistry.Context): IDisposable => {
         const session = (panel as unknown as { sessionContext: ISessionContext }).sessionContext;
-        startNamedKernel(app, session, context).catch((reason) =>
+        startNamedKernel(app, session, context).catch(reason =>
           console.warn('The notebook kernel could not start', reason)
         );
         return new DisposableDelegate(() => undefined);
-      },
+      }
     });
-  },
+  }
 };
