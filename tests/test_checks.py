@@ -132,11 +132,19 @@ def test_tools_pinned_twice_agree():
 def stack_pins():
     """Every requirement the sites' stacks pin (copier.yml), as "name==version"."""
     pins = set()
-    stacks = [stack_of(jupyterlab) for jupyterlab in JUPYTERLABS]
-    for value in (value for stack in stacks for key, value in stack.items() if key != "extension"):
-        values = value.values() if isinstance(value, dict) else value
-        for pin in [values] if isinstance(values, str) else values:
-            pins.add(pin.split(";")[0].strip())
+
+    def add(value):
+        if isinstance(value, dict):
+            for each in value.values():
+                add(each)
+        elif isinstance(value, list):
+            for each in value:
+                add(each)
+        elif isinstance(value, str):
+            pins.add(value.split(";")[0].strip())
+
+    for stack in (stack_of(jupyterlab) for jupyterlab in JUPYTERLABS):
+        add({key: value for key, value in stack.items() if key != "extension"})
     return pins
 
 
