@@ -3,7 +3,8 @@
     python extension/build.py                   # rebuild the shipped JupyterLab 3 extension
     python extension/build.py --jupyterlab 4    # ... the JupyterLab 4 one (extension/lab4/)
     python extension/build.py --out DIR         # build into DIR instead (tests compare the two)
-    python extension/build.py --jupyterlab 4 --check   # its unit tests, ESLint and Prettier
+    python extension/build.py --check           # its unit tests, ESLint and Prettier (no build)
+    python extension/build.py --jupyterlab 4 --check   # ... the JupyterLab 4 one's
 
 Needs Node.js with npm and pip (the JupyterLab core metadata comes from PyPI, see below).
 """

@@ -25,7 +25,7 @@ from support.browsers import (
 )
 from support.collaboration import (
     NOTEBOOK_WITHOUT_CELL_IDS,
-    alice_then_bob_on,
+    alice_then_bob_on_notebook,
     alice_then_bob_on_text,
     as_shown,
     cell_sources_of,
@@ -99,7 +99,9 @@ def test_notebook_cells_sync_both_ways(
     server, signaling, site_url, default_site, notebook_document, room, alice, bob
 ):
     signaling.use(server)
-    a, b, original = alice_then_bob_on(alice, bob, site_url, default_site, notebook_document, room)
+    a, b, original = alice_then_bob_on_notebook(
+        alice, bob, site_url, default_site, notebook_document, room
+    )
     shared = converged(LitePage.cell_sources, [a, b])
     edit_and_insert_cells(a, b, shared, original[code_cell_index(default_site, notebook_document)])
 
@@ -519,7 +521,9 @@ def png_of_size(size):
 def test_a_large_image_output_arrives_and_editing_goes_on(
     signaling, site_url, default_site, notebook_document, room, alice, bob
 ):
-    a, b, original = alice_then_bob_on(alice, bob, site_url, default_site, notebook_document, room)
+    a, b, original = alice_then_bob_on_notebook(
+        alice, bob, site_url, default_site, notebook_document, room
+    )
     b.wait_for_cell_sources(original)
     index = code_cell_index(default_site, notebook_document)
     image = png_of_size(2_000_000)

@@ -53,13 +53,38 @@ def test_pins_are_exact(jupyterlab):
                 )
 
 
-def test_unit_tests_and_lints_of_the_jupyterlab_4_extension_pass():
-    """extension/common's unit tests (jest: the load protocol with in-memory Yjs documents),
-    then ESLint and Prettier over extension/lab4/src and extension/common."""
+@pytest.mark.parametrize("jupyterlab", JUPYTERLABS)
+def test_unit_tests_and_lints_pass(jupyterlab):
+    """extension/common's unit tests (jest: the load protocol with in-memory Yjs documents, on
+    the yjs that this JupyterLab's build shares with its page), then ESLint and Prettier over
+    the extension's src/ and extension/common."""
     done = subprocess.run(
-        [sys.executable, BUILD, "--jupyterlab", "4", "--check"], capture_output=True, text=True
+        [sys.executable, BUILD, "--jupyterlab", jupyterlab, "--check"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# what configures the unit tests and lints (extension-template's ESLint and Prettier settings)
+CHECK_SETTINGS = ["jest", "eslintConfig", "eslintIgnore", "prettier"]
+
+
+def test_both_extensions_are_checked_alike():
+    """One way to test, lint and format the TypeScript of both extensions, which share
+    extension/common: the same settings, scripts and tool versions in both package.json."""
+    lab3, lab4 = (json.loads((SOURCES[lab] / "package.json").read_text()) for lab in ("3", "4"))
+    for key in CHECK_SETTINGS:
+        assert lab3[key] == lab4[key], f"{key}: make both package.json say the same"
+    for script in ("test", "lint"):
+        assert lab3["scripts"][script] == lab4["scripts"][script]
+    # each JupyterLab's builder needs its own TypeScript; the test and lint tools are the same
+    builds = {"@jupyterlab/builder", "typescript"}
+    tools3, tools4 = (
+        {name: pin for name, pin in package["devDependencies"].items() if name not in builds}
+        for package in (lab3, lab4)
+    )
+    assert tools3 == tools4
 
 
 def bundle_of(jupyterlab):

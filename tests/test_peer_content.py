@@ -16,7 +16,7 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 from support.browsers import SYNC_TIMEOUT_MS, Peer
-from support.collaboration import alice_then_bob_on, cell_sources_of, open_in_lab
+from support.collaboration import alice_then_bob_on_notebook, cell_sources_of, open_in_lab
 
 NOTEBOOK = "window.jupyterapp.shell.currentWidget.content.model"
 CONTEXT = "window.jupyterapp.shell.currentWidget.context"
@@ -174,7 +174,9 @@ def test_a_peers_outputs_and_buttons_run_nothing_in_your_page(
     alice_trusts_the_cell, signaling, site_url, default_site, notebook_document, code_cell, room,
     alice, mallory
 ):  # fmt: skip
-    a, m, _ = alice_then_bob_on(alice, mallory, site_url, default_site, notebook_document, room)
+    a, m, _ = alice_then_bob_on_notebook(
+        alice, mallory, site_url, default_site, notebook_document, room
+    )
     set_trusted(a, code_cell, alice_trusts_the_cell)  # as after she ran it, or not
 
     outputs = [*script_outputs("mallory"), display({"text/html": linker_button("in-output")})]
@@ -274,7 +276,9 @@ def test_your_own_trusted_output_stays_rich_until_a_peer_changes_that_cell(
 def test_a_peer_cannot_move_your_document_trust_your_saved_copy_or_restyle_your_page(
     signaling, site_url, default_site, notebook_document, code_cell, room, alice, mallory
 ):
-    a, m, _ = alice_then_bob_on(alice, mallory, site_url, default_site, notebook_document, room)
+    a, m, _ = alice_then_bob_on_notebook(
+        alice, mallory, site_url, default_site, notebook_document, room
+    )
     elsewhere = f"elsewhere-{secrets.token_hex(3)}.ipynb"
     shared_path = f"{CONTEXT}.model.sharedModel.ydoc.getMap('context').get('path')"
     # JupyterLab follows a shared path: Alice's next save would write over another file.

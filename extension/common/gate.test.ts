@@ -251,3 +251,40 @@ describe('peers that loaded different copies apart (a partition)', () => {
     expect([...alice.lost, ...bob.lost]).toEqual([]);
   });
 });
+
+describe('a load that JupyterLab inserts itself (JupyterLab 3.5)', () => {
+  const microtasks = () => new Promise(resolve => setTimeout(resolve, 0));
+
+  it('gives its inserts the load id and ends right after them, as one load with a peer', async () => {
+    const [alice, bob] = [new Peer('text'), new Peer('text')];
+    const room = new Room([alice, bob]);
+    room.connectAll();
+    const loadId = loadIdOf('file', TEXT)!;
+    alice.gate.beginLoad(loadId, hash32(comparable('file', TEXT)));
+    alice.doc.getText('source').insert(0, TEXT);
+    expect(alice.gate.isOpen).toBe(false);
+    await microtasks();
+    expect(alice.gate.isOpen).toBe(true);
+    expect([...alice.doc.getMap(LOADS).keys()]).toEqual([String(loadId)]);
+    alice.doc.getText('source').insert(TEXT.length, 'typed\n');
+    bob.load(TEXT);
+    expect(bob.shown()).toBe(`${TEXT}typed\n`);
+    const clients = new Set<number>();
+    for (let item = alice.doc.getText('source')._start; item; item = item.right) {
+      clients.add(item.id.client);
+    }
+    expect(clients).toEqual(new Set([loadId, alice.doc.clientID]));
+  });
+
+  it('ends at endLoad when the file inserted nothing, once', async () => {
+    const alice = new Peer('text');
+    alice.gate.beginLoad(5, hash32(comparable('file', '')));
+    alice.gate.endLoad();
+    alice.gate.endLoad();
+    expect(alice.gate.isOpen).toBe(true);
+    expect([...alice.doc.getMap(LOADS).keys()]).toEqual(['5']);
+    alice.doc.getText('source').insert(0, 'typed');
+    await microtasks();
+    expect(alice.doc.getText('source')._start?.id.client).toBe(alice.doc.clientID);
+  });
+});

@@ -8,8 +8,9 @@ import * as Y from 'yjs';
 /** A root map of the shared document: one key per load of the file into the room. */
 export const LOADS = 'jupyterlite-webrtc-safe-load:loads';
 
-/** Transaction origin of what the room sends in. */
-const FROM_ROOM = Symbol('from the room');
+/** Transaction origin of what the room sends in: the gate is the only way room changes reach
+ * the shown document, so this tells them apart (JupyterLab 3's peer content guard). */
+export const FROM_ROOM = Symbol('from the room');
 
 export interface IGateOptions {
   /** the document the page shows */
@@ -52,30 +53,53 @@ export class RoomGate {
    * already has items of the peer's own id, and an item with a shared id but different
    * neighbours on different peers would corrupt the document. */
   load(loadId: number, loadKey: number, insert: () => void): void {
+    this.beginLoad(loadId, loadKey);
+    try {
+      insert();
+    } finally {
+      this._stopGivingLoadId();
+    }
+    this.endLoad();
+  }
+
+  /** Begin a load that someone else inserts (JupyterLab 3.5 inserts the file itself, after the
+   * provider said the room has no content): from now on, what is inserted into the content
+   * gets the load's id, as in `load`. The load ends at `endLoad()`, or right after the
+   * synchronous run that made the first insert (a microtask later): JupyterLab inserts the
+   * whole file in one run, and the gate need not wait for the rest of its opening steps. */
+  beginLoad(loadId: number, loadKey: number): void {
     const { doc } = this.options;
-    const own = doc.clientID;
     const content = this.options.content(doc) as any;
+    this._loadId = loadId;
+    this._loadKey = loadKey;
     content.insert = (...args: unknown[]) => {
+      const own = doc.clientID;
       doc.clientID = loadId;
       try {
         return Object.getPrototypeOf(content).insert.apply(content, args);
       } finally {
         doc.clientID = own;
+        queueMicrotask(() => this.endLoad());
       }
     };
-    try {
-      insert();
-    } finally {
-      delete content.insert;
+  }
+
+  /** End the load begun by `beginLoad`, once: inserts stop getting its id, the load is
+   * recorded (identical loads write an identical entry; its key tells whose items a load
+   * made), and the gate opens. */
+  endLoad(): void {
+    const { doc } = this.options;
+    if (this._open || this._loadId === null) {
+      return;
     }
-    doc.clientID = loadId;
+    this._stopGivingLoadId();
+    const own = doc.clientID;
+    doc.clientID = this._loadId;
     try {
-      // Identical loads write an identical entry; its key tells whose items a load made.
-      doc.getMap(LOADS).set(String(loadId), loadKey);
+      doc.getMap(LOADS).set(String(this._loadId), this._loadKey);
     } finally {
       doc.clientID = own;
     }
-    this._loadId = loadId;
     this._openGate();
   }
 
@@ -93,9 +117,14 @@ export class RoomGate {
   }
 
   destroy(): void {
+    this._stopGivingLoadId();
     this.options.doc.off('update', this._sendToRoom);
     this.options.doc.getMap(LOADS).unobserve(this._keepOneLoad);
     this.wire.destroy();
+  }
+
+  private _stopGivingLoadId(): void {
+    delete (this.options.content(this.options.doc) as any).insert;
   }
 
   private _sendToRoom = (update: Uint8Array, origin: unknown): void => {
@@ -159,6 +188,7 @@ export class RoomGate {
 
   private _open = false;
   private _loadId: number | null = null;
+  private _loadKey = 0;
   private _contentId: number | null = null;
 }
 

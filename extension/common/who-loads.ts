@@ -49,3 +49,15 @@ export function whoLoads(view: IRoomView): Decision {
   }
   return 'wait';
 }
+
+/** What a y-webrtc 10 provider sees of the room: its signaling connections, its own id and
+ * the peers connected (or connecting) to it. */
+export function peersSeenBy(webrtc: any): Pick<IRoomView, 'signalingUp' | 'peerId' | 'peers'> {
+  const room = webrtc.room;
+  const conns: any[] = room ? [...room.webrtcConns.values()] : [];
+  return {
+    signalingUp: webrtc.signalingConns.some((conn: any) => conn.connected),
+    peerId: room?.peerId ?? '',
+    peers: conns.map(conn => ({ peerId: conn.remotePeerId, synced: conn.synced }))
+  };
+}

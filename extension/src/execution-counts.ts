@@ -20,7 +20,9 @@ interface ICells {
   length: number;
   get(index: number): ICountedCell;
   changed: {
-    connect(slot: (sender: unknown, change: { type: string; newValues: ICountedCell[] }) => void): void;
+    connect(
+      slot: (sender: unknown, change: { type: string; newValues: ICountedCell[] }) => void
+    ): void;
   };
 }
 
@@ -54,7 +56,7 @@ export const executionCounts: JupyterFrontEndPlugin<void> = {
           keepCounts((context.model as unknown as { cells: ICells }).cells)
         );
         return new DisposableDelegate(() => undefined);
-      },
+      }
     });
-  },
+  }
 };

@@ -17,12 +17,14 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { giveNotebooksCellIds } from './cell-ids';
+import { FROM_ROOM } from './common/gate';
+import { roomSecretError } from './common/room';
 import { executionCounts } from './execution-counts';
 import { NAME_IN_LINK, ROOM_SECRET } from './link';
 import { askForName, hasName } from './name';
 import { guardPeerContent, guardSharedDocument } from './peer-content';
 import { IAwareness, PeopleHere } from './people';
-import { FROM_ROOM, SafeLoadProvider } from './provider';
+import { SafeLoadProvider } from './provider';
 import { pythonStart } from './python-start';
 import { roomKernels } from './room-kernels';
 import { shareRoom } from './share';
@@ -41,16 +43,11 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   requires: [IWebRtcManager],
   activate: (app: JupyterFrontEnd, manager: IWebRtcManager): IDocumentProviderFactory => {
     const { secret } = ROOM_SECRET;
-    // y-webrtc derives the room's key with the browser's crypto, which only https pages have.
-    const error =
-      ROOM_SECRET.error ??
-      (secret !== null && !window.isSecureContext
-        ? 'a private room needs the site on https:// (or on localhost)'
-        : null);
+    const error = roomSecretError(ROOM_SECRET, window.isSecureContext);
     if (error && !manager.disabled) {
       // Joining the room without the secret would be joining it in the open.
       void showErrorMessage(
-        'This link\'s private room cannot be joined',
+        "This link's private room cannot be joined",
         `${error}. Ask for the link again; documents open here without collaboration.`
       );
     }
@@ -60,7 +57,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
       guardPeerContent(app, FROM_ROOM);
     }
     const config = rtcConfiguration();
-    return (options) => {
+    return options => {
       if (manager.disabled || error) {
         return new ProviderMock();
       }
@@ -74,12 +71,12 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
         user: manager,
         signalingUrls: manager.signalingUrls,
         contents: app.serviceManager.contents,
-        onPeerCount: (count) => {
+        onPeerCount: count => {
           manager.peerCount = count;
-        },
+        }
       });
     };
-  },
+  }
 };
 
 /** The command that shows the room's link. */
@@ -103,8 +100,7 @@ const share: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(SHARE_COMMAND, {
       label: 'Share this room…',
       caption: 'The link to this room, to copy; or a new private room',
-      execute: () =>
-        shareRoom({ name: manager.roomName, secret: ROOM_SECRET.secret }),
+      execute: () => shareRoom({ name: manager.roomName, secret: ROOM_SECRET.secret })
     });
     palette?.addItem({ command: SHARE_COMMAND, category: 'Collaboration' });
     mainMenu?.fileMenu.addGroup([{ command: SHARE_COMMAND }], 100);
@@ -118,10 +114,10 @@ const share: JupyterFrontEndPlugin<void> = {
       statusBar.registerStatusItem('jupyterlite-webrtc-safe-load:share', {
         item: button,
         align: 'left',
-        rank: 1000,
+        rank: 1000
       });
     }
-  },
+  }
 };
 
 const people: JupyterFrontEndPlugin<void> = {
@@ -141,12 +137,12 @@ const people: JupyterFrontEndPlugin<void> = {
         const item = new PeopleHere(awareness);
         widget.toolbar.addItem('jupyterlite-webrtc-safe-load:people', item);
         return new DisposableDelegate(() => item.dispose());
-      },
+      }
     };
     for (const factoryName of ['Notebook', 'Editor']) {
       app.docRegistry.addWidgetExtension(factoryName, extension);
     }
-  },
+  }
 };
 
 /** The command that asks for the person's name. */
@@ -174,7 +170,7 @@ const name: JupyterFrontEndPlugin<void> = {
         : 'The name others see next to your cursor and in who is here',
       // a name in the link wins over the saved one (upstream's order)
       isEnabled: () => !NAME_IN_LINK,
-      execute: () => askForName(manager, registry),
+      execute: () => askForName(manager, registry)
     });
     palette?.addItem({ command: NAME_COMMAND, category: 'Collaboration' });
     mainMenu?.fileMenu.addGroup([{ command: NAME_COMMAND }], 101);
@@ -185,8 +181,8 @@ const name: JupyterFrontEndPlugin<void> = {
         }
       })
       // e.g. a browser that cannot store settings: the person keeps upstream's random name
-      .catch((reason) => console.warn('Your name could not be saved', reason));
-  },
+      .catch(reason => console.warn('Your name could not be saved', reason));
+  }
 };
 
 export default [factory, share, people, name, pythonStart, executionCounts, roomKernels];

@@ -48,7 +48,7 @@ export async function askForName(
   const result = await showDialog({
     title: 'Your name',
     body: new NameField(current),
-    buttons: [Dialog.cancelButton({ label: 'Skip' }), Dialog.okButton({ label: 'Save' })],
+    buttons: [Dialog.cancelButton({ label: 'Skip' }), Dialog.okButton({ label: 'Save' })]
   });
   const name = (result.button.accept && result.value) || current;
   await registry.set(UPSTREAM_SETTINGS, 'username', name);

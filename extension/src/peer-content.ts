@@ -34,7 +34,7 @@ const SAFE_MIME_TYPES = new Set([
   'image/png',
   'image/jpeg',
   'image/gif',
-  'image/webp',
+  'image/webp'
 ]);
 
 /** A colour as the settings give it; a peer's colour lands in CSS text (y-codemirror's
@@ -118,7 +118,7 @@ export function untrustOutputsFromTheRoom(model: INotebookModel, fromRoom: unkno
         touched.add(cell);
       }
     });
-    forEachCell(model, (cell) => {
+    forEachCell(model, cell => {
       if (touched.has(cell.sharedModel.ymodel)) {
         untrust(cell);
       }
@@ -126,7 +126,7 @@ export function untrustOutputsFromTheRoom(model: INotebookModel, fromRoom: unkno
   };
   const afterObservers = (transaction: Y.Transaction): void => {
     if (transaction.origin === fromRoom) {
-      forEachCell(model, (cell) => {
+      forEachCell(model, cell => {
         if (cell.metadata.has('trusted')) {
           cell.metadata.delete('trusted');
         }
@@ -174,7 +174,7 @@ function cellWhoseOutputsChanged(
     const parent = child._item.parent as Y.AbstractType<any>;
     if (parent === cells) {
       const changed = key === null ? [...keys] : [key];
-      return changed.some((name) => name !== 'source') ? child : null;
+      return changed.some(name => name !== 'source') ? child : null;
     }
     key = child._item.parentSub;
     child = parent;
@@ -199,7 +199,7 @@ function renderOnlyCoreMimeTypesUntrusted(rendermime: IRenderMime): void {
           safe: false,
           mimeTypes: [mimeType],
           defaultRank: factory.defaultRank,
-          createRenderer: (options) => factory.createRenderer(options),
+          createRenderer: options => factory.createRenderer(options)
         },
         rendermime.getRank(mimeType)
       );
@@ -226,13 +226,15 @@ function guardCommandLinker(): void {
     }
   };
   const watched = `[${LINKER_COMMAND}], [href]`;
-  new MutationObserver((mutations) => {
+  new MutationObserver(mutations => {
     for (const mutation of mutations) {
       const nodes =
         mutation.type === 'attributes' ? [mutation.target] : Array.from(mutation.addedNodes);
       for (const node of nodes) {
         if (node instanceof Element && node.closest(SHARED_CONTENT)) {
-          [node, ...Array.from(node.querySelectorAll(watched))].filter((e) => e.matches(watched)).forEach(clean);
+          [node, ...Array.from(node.querySelectorAll(watched))]
+            .filter(e => e.matches(watched))
+            .forEach(clean);
         }
       }
     }
@@ -240,12 +242,12 @@ function guardCommandLinker(): void {
     subtree: true,
     childList: true,
     attributes: true,
-    attributeFilter: [LINKER_COMMAND, 'href'],
+    attributeFilter: [LINKER_COMMAND, 'href']
   });
   // before the linker's own listener on document.body
   document.addEventListener(
     'click',
-    (event) => {
+    event => {
       const target = event.target instanceof Element ? event.target : null;
       const linked = target?.closest(`[${LINKER_COMMAND}]`);
       const link = target?.closest('[href]');
@@ -263,8 +265,9 @@ function guardCommandLinker(): void {
 
 function isScriptLink(element: Element): boolean {
   const address = element.getAttribute('href') ?? element.getAttribute('xlink:href') ?? '';
-  // browsers ignore control characters and spaces in a scheme
-  return /^javascript:/i.test(address.replace(/[\u0000-\u0020]/g, ''));
+  // browsers ignore control characters and spaces (U+0000 to U+0020) in a scheme
+  const scheme = [...address].filter(char => char > ' ').join('');
+  return /^javascript:/i.test(scheme);
 }
 
 // ---------------------------------------------------------------- the plugin's part
@@ -284,6 +287,6 @@ export function guardPeerContent(app: JupyterFrontEnd, fromRoom: unknown): void 
         context.disposed.connect(() => guard.dispose());
       }
       return new DisposableDelegate(() => undefined);
-    },
+    }
   });
 }

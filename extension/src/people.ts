@@ -36,7 +36,7 @@ export class PeopleHere extends Widget {
       .map(([id, state]) => ({
         name: state.user!.name as string,
         color: state.user!.color ?? 'var(--jp-ui-font-color2)',
-        you: id === this._awareness.clientID,
+        you: id === this._awareness.clientID
       }))
       .sort((a, b) => Number(b.you) - Number(a.you) || a.name.localeCompare(b.name));
     this.node.replaceChildren(
@@ -49,6 +49,6 @@ export class PeopleHere extends Widget {
         return person;
       })
     );
-    this.node.title = `Here: ${people.map((person) => person.name).join(', ')}`;
+    this.node.title = `Here: ${people.map(person => person.name).join(', ')}`;
   };
 }

@@ -49,11 +49,11 @@ export const pythonStart: JupyterFrontEndPlugin<void> = {
           ? `Python cannot start: ${why}. Reload the page; if it happens again, tell the ` +
               "site's owner that the site's Python (static/pyodide/) is missing."
           : `Python cannot start: ${why} (the network may block it, as many school ` +
-              "networks block public CDNs). You can still edit documents together. Tell the " +
+              'networks block public CDNs). You can still edit documents together. Tell the ' +
               "site's owner: serve Python from the site itself (the template's answer " +
               'python_from: site).'
       );
     };
     sessions.runningChanged.connect(check);
-  },
+  }
 };

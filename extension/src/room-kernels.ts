@@ -32,14 +32,14 @@ export const roomKernels: JupyterFrontEndPlugin<void> = {
       createNew: (panel: Widget, context: DocumentRegistry.Context): IDisposable => {
         const session = (panel as unknown as { sessionContext: ISessionContext }).sessionContext;
         storedKernelName(app.serviceManager.contents, context.path)
-          .then((name) => {
+          .then(name => {
             if (name && !session.kernelPreference.name) {
               session.kernelPreference = { ...session.kernelPreference, name };
             }
           })
           .catch(() => undefined); // a notebook this browser has no copy of: JupyterLab asks
         return new DisposableDelegate(() => undefined);
-      },
+      }
     });
-  },
+  }
 };

@@ -25,7 +25,7 @@ export function roomLink(page: string, room: IRoom, keepName = false): string {
 /** A room nobody can guess, with a secret: 16 random bytes each. */
 export function newPrivateRoom(): IRoom {
   const random = () =>
-    Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) =>
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), byte =>
       byte.toString(16).padStart(2, '0')
     ).join('');
   return { name: `private-${random().slice(0, 12)}`, secret: random() };
@@ -54,8 +54,8 @@ export async function shareRoom(room: IRoom): Promise<void> {
     buttons: [
       Dialog.cancelButton({ label: 'Close' }),
       Dialog.createButton({ label: 'New private room', displayType: 'default' }),
-      Dialog.okButton({ label: 'Copy link' }),
-    ],
+      Dialog.okButton({ label: 'Copy link' })
+    ]
   });
   if (result.button.label === 'Copy link') {
     Clipboard.copyToSystem(link);

@@ -122,7 +122,7 @@ def trade_edits(a, b, original):
     return from_alice, from_bob
 
 
-def alice_then_bob_on(alice, bob, site_url, site, notebook, room):
+def alice_then_bob_on_notebook(alice, bob, site_url, site, notebook, room):
     """alice_then_bob on a notebook of the site; also returns its original cell sources."""
     original = cell_sources_of(site, notebook)
     a, b = alice_then_bob(

@@ -16,7 +16,7 @@ import { withCellIds } from './common/cell-ids';
 import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
 import { RoomGate } from './common/gate';
 import { comparable, hash32, isOwnDifferentCopy, loadIdOf } from './common/hash';
-import { JOIN_WAIT_MS, MAX_WAIT_MS, whoLoads } from './common/who-loads';
+import { JOIN_WAIT_MS, MAX_WAIT_MS, peersSeenBy, whoLoads } from './common/who-loads';
 
 export namespace RoomProvider {
   export interface IOptions extends IDocumentProviderFactory.IOptions {
@@ -180,14 +180,10 @@ export class RoomProvider {
     const wire = this._gate.wire;
     return new Promise<boolean>(resolve => {
       this._decide = () => {
-        const room = this._webrtc.room as any;
-        const conns: any[] = room ? [...room.webrtcConns.values()] : [];
         const decision = whoLoads({
           roomHasLoad: this._gate.roomHasLoad,
-          signalingUp: this._webrtc.signalingConns.some((conn: any) => conn.connected),
           subscribers: this._subscribers,
-          peerId: room?.peerId ?? '',
-          peers: conns.map(conn => ({ peerId: conn.remotePeerId, synced: conn.synced })),
+          ...peersSeenBy(this._webrtc),
           electLoader,
           elapsedMs: Date.now() - started,
           patienceMs: patience
