@@ -10,12 +10,13 @@ import {
   IAwarenessProviderFactory,
   IDocumentProviderFactory
 } from '@jupyter/docprovider';
-import { JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IUserManager, ServiceManagerPlugin, User } from '@jupyterlab/services';
 
 import { roomIdOf, roomSecretError, roomSecretOf } from './common/room';
+import { guardPeerContent } from './peer-content';
 import { RoomProvider } from './provider';
 import { RoomUserManager } from './user';
 
@@ -49,7 +50,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   description: 'Document providers that meet in WebRTC rooms of this site',
   autoStart: true,
   provides: IDocumentProviderFactory,
-  activate: async (): Promise<IDocumentProviderFactory> => {
+  activate: async (app: JupyterFrontEnd): Promise<IDocumentProviderFactory> => {
     const { secret } = ROOM_SECRET;
     const error = roomSecretError(ROOM_SECRET, window.isSecureContext);
     if (error) {
@@ -59,6 +60,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
         `${error}. Ask for the link again; documents open here without collaboration.`
       );
     }
+    guardPeerContent(app);
     const prefix = option('webRtcRoomPrefix') || location.origin;
     const roomId = await roomIdOf(prefix, error ? crypto.randomUUID() : roomName());
     const configuration = option('webRtcConfiguration');
