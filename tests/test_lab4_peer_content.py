@@ -15,8 +15,8 @@ from support.lab4_pages import open_in_lab4
 from support.peer_content import (
     CONTEXT,
     LIGHT,
-    RENDERED_WAIT_MS,
     NOTEBOOK,
+    RENDERED_WAIT_MS,
     SCRIPT_KINDS,
     add_outputs,
     display,
@@ -64,9 +64,7 @@ def outputs_trusted(page, index):
 
 
 def insert_code_cell(page, index, cell):
-    page.page.evaluate(
-        f"([index, cell]) => {SHARED_MODEL}.insertCell(index, cell)", [index, cell]
-    )
+    page.page.evaluate(f"([index, cell]) => {SHARED_MODEL}.insertCell(index, cell)", [index, cell])
 
 
 @pytest.mark.parametrize("alice_trusts_the_cell", [True, False], ids=["trusted", "untrusted"])

@@ -40,6 +40,7 @@ def script_outputs(who):
 
 SCRIPT_KINDS = ("javascript", "html-script", "html-onerror", "markdown-script")
 
+
 def display(data):
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
