@@ -227,6 +227,22 @@ def site_url(network, build_python, default_site, site_ports, signaling_service)
 
 
 @pytest.fixture(scope="session")
+def lab4_site_url(network, lab4_site, site_ports, signaling_service):
+    python = build_env(lab4_site) / "bin" / "python"
+    yield from serve_preview(network, python, lab4_site, site_ports["lab4"], signaling_service.url)
+
+
+@pytest.fixture(scope="session")
+def lab4_text(lab4_site):
+    return first_document(lab4_site, ".md")
+
+
+@pytest.fixture(scope="session")
+def lab4_notebook(lab4_site):
+    return first_document(lab4_site, ".ipynb")
+
+
+@pytest.fixture(scope="session")
 def other_site(tmp_path_factory):
     """Another deployment of this template: another room_prefix, and content of its owner's
     own, a notebook saved before nbformat 4.5 (old-lesson.ipynb)."""
@@ -284,6 +300,14 @@ def bob(people):
 @pytest.fixture
 def carol(people):
     return people[2]
+
+
+@pytest.fixture
+def mallory(browsers):
+    """The person who attacks others through the room (browsers.Peer)."""
+    peer = Peer(browsers[1], "mallory")
+    yield peer
+    peer.close_pages()
 
 
 @pytest.fixture

@@ -9,31 +9,12 @@ from support.collaboration import (
     as_shown,
     cell_sources_of,
     code_cell_index,
-    first_document,
     marker,
     original_of,
     text_of,
     trade_edits,
 )
 from support.lab4_pages import Lab4Page, open_in_lab4
-from support.previews import serve_preview
-from support.sites import build_env
-
-
-@pytest.fixture(scope="session")
-def lab4_site_url(network, lab4_site, site_ports, signaling_service):
-    python = build_env(lab4_site) / "bin" / "python"
-    yield from serve_preview(network, python, lab4_site, site_ports["lab4"], signaling_service.url)
-
-
-@pytest.fixture(scope="session")
-def lab4_text(lab4_site):
-    return first_document(lab4_site, ".md")
-
-
-@pytest.fixture(scope="session")
-def lab4_notebook(lab4_site):
-    return first_document(lab4_site, ".ipynb")
 
 
 def shows(original):

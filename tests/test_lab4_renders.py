@@ -14,9 +14,11 @@ from support.sites import (
 )
 
 STACK = stack_of("4")
-# jupyter-docprovider's plugins that this site's extension replaces, and JupyterLite's user
-# manager (it has no identity: documents would never open)
+# jupyter-docprovider's plugins that this site's extension replaces, JupyterLite's user
+# manager (it has no identity: documents would never open), and jupyter-collaboration-ui's
+# shared link (a Jupyter server's, with its token; the extension's Share dialog replaces it)
 REPLACED = [
+    "@jupyter/collaboration-extension:shared-link",
     "@jupyter/docprovider-extension:websocket-provider-awareness-factory",
     "@jupyter/docprovider-extension:websocket-provider-document-factory",
     "@jupyterlite/services-extension:user-manager",

@@ -215,3 +215,8 @@ export function deleteItemsOf(type: Y.AbstractType<any>, client: number): void {
     (type as Y.Text | Y.Array<unknown>).delete(start, length);
   }
 }
+
+/** Whether a transaction of the shown document is one the gate brought in from the room. */
+export function isFromRoom(origin: unknown): boolean {
+  return origin === FROM_ROOM;
+}

@@ -10,12 +10,14 @@ import {
   IAwarenessProviderFactory,
   IDocumentProviderFactory
 } from '@jupyter/docprovider';
-import { JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { showErrorMessage } from '@jupyterlab/apputils';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IUserManager, ServiceManagerPlugin, User } from '@jupyterlab/services';
 
 import { roomIdOf, roomSecretError, roomSecretOf } from './common/room';
+import { guardPeerContent } from './peer-content';
+import { addSharing } from './sharing';
 import { RoomProvider } from './provider';
 import { RoomUserManager } from './user';
 
@@ -28,10 +30,13 @@ function option(name: string): string {
 
 /** The room this page is in: the link's `?room=`, else the site's default room, else a room
  * of its own (nothing shared until the person shares a link). */
-function roomName(): string {
-  const inLink = new URLSearchParams(window.location.search).get('room')?.trim();
-  return inLink || option('webRtcDefaultRoom') || crypto.randomUUID();
-}
+const ROOM_NAME =
+  new URLSearchParams(window.location.search).get('room')?.trim() ||
+  option('webRtcDefaultRoom') ||
+  crypto.randomUUID();
+
+/** Why this page does not join its room (an unusable private room's link), or null. */
+const ROOM_ERROR = roomSecretError(ROOM_SECRET, window.isSecureContext);
 
 const user: ServiceManagerPlugin<User.IManager> = {
   id: 'jupyterlite-webrtc-lab4:user',
@@ -49,9 +54,9 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
   description: 'Document providers that meet in WebRTC rooms of this site',
   autoStart: true,
   provides: IDocumentProviderFactory,
-  activate: async (): Promise<IDocumentProviderFactory> => {
+  activate: async (app: JupyterFrontEnd): Promise<IDocumentProviderFactory> => {
     const { secret } = ROOM_SECRET;
-    const error = roomSecretError(ROOM_SECRET, window.isSecureContext);
+    const error = ROOM_ERROR;
     if (error) {
       // Joining the room without the secret would be joining it in the open.
       void showErrorMessage(
@@ -59,8 +64,9 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
         `${error}. Ask for the link again; documents open here without collaboration.`
       );
     }
+    guardPeerContent(app);
     const prefix = option('webRtcRoomPrefix') || location.origin;
-    const roomId = await roomIdOf(prefix, error ? crypto.randomUUID() : roomName());
+    const roomId = await roomIdOf(prefix, error ? crypto.randomUUID() : ROOM_NAME);
     const configuration = option('webRtcConfiguration');
     const signalingUrls = error
       ? []
@@ -101,4 +107,21 @@ const awareness: JupyterFrontEndPlugin<IAwarenessProviderFactory> = {
   })
 };
 
-export default [user, factory, awareness];
+const sharing: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlite-webrtc-lab4:sharing',
+  description: 'The Share dialog, a name asked once, and who is here',
+  autoStart: true,
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, palette: ICommandPalette | null): void => {
+    const person = app.serviceManager.user;
+    // no room to share, nor anyone to meet, without signaling or with an unusable link
+    const signalingUrls = JSON.parse(option('fullWebRtcSignalingUrls') || '[]') as string[];
+    const rtc = String(option('disableRTC')) !== 'true';
+    if (!rtc || ROOM_ERROR || !signalingUrls.length || !(person instanceof RoomUserManager)) {
+      return;
+    }
+    addSharing(app, { name: ROOM_NAME, secret: ROOM_SECRET.secret }, person, palette);
+  }
+};
+
+export default [user, factory, awareness, sharing];

@@ -14,9 +14,11 @@ import * as Y from 'yjs';
 
 import { withCellIds } from './common/cell-ids';
 import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
-import { RoomGate } from './common/gate';
+import { isFromRoom, RoomGate } from './common/gate';
 import { comparable, hash32, isOwnDifferentCopy, loadIdOf } from './common/hash';
+import { guardPeersIdentity, RoomChanges } from './common/peer-content';
 import { JOIN_WAIT_MS, MAX_WAIT_MS, peersSeenBy, whoLoads } from './common/who-loads';
+import { ROOM_CHANGES } from './peer-content';
 
 export namespace RoomProvider {
   export interface IOptions extends IDocumentProviderFactory.IOptions {
@@ -39,6 +41,14 @@ export class RoomProvider {
     this.format = options.format;
     this._model = options.model as YFile | YNotebook;
     const doc = this._model.ydoc;
+    // before anything from the room reaches the document (./peer-content.ts)
+    this._roomChanges = new RoomChanges({
+      doc,
+      isFromRoom,
+      state: this._model.ystate,
+      cells: this._model instanceof YNotebook ? doc.getArray('cells') : null
+    });
+    ROOM_CHANGES.set(doc, this._roomChanges);
     this._gate = new RoomGate({
       doc,
       content: this._contentOf,
@@ -46,6 +56,7 @@ export class RoomProvider {
         void this._saveCopy(this._documentOf(version), 'it met a different copy of this file')
     });
     const awareness = this._model.awareness;
+    this._unguardPeers = guardPeersIdentity(awareness as any);
     // y-webrtc announces (and on leaving removes) the awareness state of `doc.clientID`: seen
     // from y-webrtc, the wire has the awareness' id.
     const wire = new Proxy(this._gate.wire, {
@@ -119,6 +130,8 @@ export class RoomProvider {
     this._decide = null;
     this._webrtc.destroy();
     this._gate.destroy();
+    this._roomChanges.dispose();
+    this._unguardPeers();
     window.clearTimeout(this._timer);
     window.clearInterval(this._watchdog);
   }
@@ -305,6 +318,8 @@ export class RoomProvider {
 
   private _model: YFile | YNotebook;
   private _gate: RoomGate;
+  private _roomChanges: RoomChanges;
+  private _unguardPeers: () => void;
   private _webrtc: WebrtcProvider;
   private _ready = new PromiseDelegate<void>();
   private _isDisposed = false;

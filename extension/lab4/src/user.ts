@@ -1,21 +1,46 @@
 // Who this person is. JupyterLite's own user manager has no identity, and jupyter-docprovider
 // opens no document without one: this one names the person from the link (`?username=`), else
-// with the name this browser keeps for the site, else a new anonymous one.
+// with the name this browser keeps for the site, else a new anonymous one, until the person
+// gives a name (./sharing.ts asks once).
 
 import { BaseManager, User } from '@jupyterlab/services';
 import { ReadonlyJSONObject } from '@lumino/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 
-/** Longer names would crowd every list of who is here. */
-export const MAX_NAME_LENGTH = 40;
+import { cleanName } from './common/sharing';
+
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#e377c2'];
 
 export class RoomUserManager extends BaseManager implements User.IManager {
   constructor(options: { storageKey: string }) {
     super({});
-    const name = nameInLink() ?? localStorage.getItem(options.storageKey) ?? anonymousName();
-    localStorage.setItem(options.storageKey, name);
+    this._storageKey = options.storageKey;
+    const inLink = cleanName(new URLSearchParams(window.location.search).get('username'));
+    const saved = localStorage.getItem(this._storageKey);
+    this.nameInLink = inLink !== '';
+    this._needsName = !inLink && !saved;
+    const name = inLink || saved || anonymousName();
+    if (!this._needsName) {
+      localStorage.setItem(this._storageKey, name);
+    }
     this._identity = identityOf(name);
+  }
+
+  /** Whether the link names the person (that name wins over a saved one). */
+  readonly nameInLink: boolean;
+
+  /** Neither the link nor this browser names the person yet. */
+  get needsName(): boolean {
+    return this._needsName;
+  }
+
+  /** Name the person, in this browser, for this site; documents show it from now on. */
+  setName(name: string): void {
+    const clean = cleanName(name) || this._identity.name;
+    localStorage.setItem(this._storageKey, clean);
+    this._needsName = false;
+    this._identity = identityOf(clean);
+    this._userChanged.emit({ identity: this._identity, permissions: this.permissions });
   }
 
   readonly isReady = true;
@@ -39,13 +64,10 @@ export class RoomUserManager extends BaseManager implements User.IManager {
   }
 
   private _identity: User.IIdentity;
+  private _storageKey: string;
+  private _needsName: boolean;
   private _userChanged = new Signal<this, User.IUser>(this);
   private _connectionFailure = new Signal<this, Error>(this);
-}
-
-function nameInLink(): string | null {
-  const name = new URLSearchParams(window.location.search).get('username')?.trim();
-  return name ? name.slice(0, MAX_NAME_LENGTH) : null;
 }
 
 function anonymousName(): string {
