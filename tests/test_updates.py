@@ -148,7 +148,8 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
             {"signaling_urls": ["ws://localhost:4444", "wss://signal.example.org"]},
             {"jupyter-lite.json"},
         ),
-        ({}, {"kernel": "none"}, {"environment.yml"}),
+        # the kernel's pins, its settings, and the Python guide (docs/python.md, now gone)
+        ({}, {"kernel": "none"}, {"environment.yml", "jupyter-lite.json", "docs/python.md"}),
         (
             {},
             {"apps": ["lab", "retro", "repl"]},
