@@ -128,7 +128,8 @@ def test_someone_without_a_name_is_asked_once_and_everyone_sees_it(
 
     # "Change your name…" (command palette), with the document open: everyone sees the new one
     long_name = "Robert " + "of the very long surname " * 3
-    b.page.evaluate(f"() => window.jupyterapp.commands.execute('{NAME_COMMAND}')")
+    # not awaited: the command resolves only when its dialog closes
+    b.page.evaluate(f"() => {{ window.jupyterapp.commands.execute('{NAME_COMMAND}'); }}")
     b.give_name(long_name)
     for page in (a, b, c):  # its first 40 characters
         page.wait_for_people_here(["alice", long_name[:40], names[0]])
