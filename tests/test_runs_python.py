@@ -11,6 +11,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 from support.browsers import lab_url
 from support.previews import preview
+from support.processes import wait_until
 from support.python_sites import LESSON, LESSON_CELLS
 
 PYTHON_TIMEOUT_MS = 180_000  # a Pyodide start on a busy 2-core machine
@@ -114,14 +115,31 @@ def no_other_hosts(people):
     assert blocked == [], blocked
 
 
-# Known defect (issue 16): two people who run the same cell at the same moment each clear its
-# outputs and add their own; the room merges both, so the cell shows both runs' outputs.
-SAME_MOMENT_RUNS_BOTH_SHOW = pytest.mark.xfail(
-    strict=True, reason="runs of one cell at the same moment both show their outputs"
-)
+# A page whose runs are over: the moment `at` has passed, its Python is idle and no cell waits.
+RUNS_OVER_JS = """at => {
+    const widget = window.jupyterapp.shell.currentWidget;
+    const prompts = [...widget.node.querySelectorAll('.jp-InputPrompt')];
+    return Date.now() > at + 500 && widget.sessionContext.session?.kernel?.status === 'idle'
+        && !prompts.some(prompt => prompt.textContent.includes('*'));
+}"""
 
 
-@SAME_MOMENT_RUNS_BOTH_SHOW
+def shown_once_runs_are_over(pages, names, at):
+    """What each page shows of the cells `names` once the runs that began at `at` are over
+    everywhere and the pages agree (a losing run's outputs take a moment to leave the room)."""
+    for page in pages:
+        page.page.wait_for_function(RUNS_OVER_JS, arg=at, timeout=PYTHON_TIMEOUT_MS)
+
+    def shown():
+        return [{name: cell(page, name) for name in names} for page in pages]
+
+    try:
+        wait_until(lambda: all(each == shown()[0] for each in shown()), timeout=15)
+    except TimeoutError:
+        pass  # the caller's assert shows what differs
+    return shown()
+
+
 def test_a_run_reaches_everyone_each_runs_their_own_python_and_same_moment_runs_show_once(
     signaling, python_site_url, network, room, alice, bob, carol, no_other_hosts
 ):
@@ -145,8 +163,7 @@ def test_a_run_reaches_everyone_each_runs_their_own_python_and_same_moment_runs_
         at = a.now() + 1_000
         run_at(a, "add", at)
         run_at(b, "add", at)
-        a.page.wait_for_timeout(5_000)  # both runs are over
-        shown = [cell(page, "add") for page in (a, b, c)]
+        shown = [each["add"] for each in shown_once_runs_are_over((a, b, c), ["add"], at)]
         assert shown[0] == shown[1] == shown[2], shown
         (output,) = shown[0]["outputs"]
         assert shown[0]["count"] is not None
@@ -194,7 +211,7 @@ def test_errors_stderr_and_rich_outputs_reach_everyone_and_the_owner_stops_a_lon
     # JupyterLite 0.1.3 cannot interrupt a kernel (it has no such route): Alice stops her long
     # run by restarting her Python, which forgets her variables, and goes on.
     run(a, "slow")
-    a.page.wait_for_timeout(3_000)
+    wait_for_cell(a, "slow", "c => c.outputs.length === 1")  # it printed: it runs
     # (not awaited: the command waits for the person's answer to its dialog)
     a.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-kernel'); }")
     a.page.locator(".jp-Dialog").get_by_role("button", name="Restart").click()
@@ -207,7 +224,6 @@ CLASS_CELLS = ("set", "add", "stderr", "error", "html", "png")  # all but the lo
 OUTPUTS_OF_ONE_RUN = {name: 0 if name == "set" else 1 for name in CLASS_CELLS}  # x = 41 shows none
 
 
-@SAME_MOMENT_RUNS_BOTH_SHOW
 def test_a_class_of_four_runs_every_cell_at_once_nothing_doubled_or_lost_and_saved_right(
     signaling, python_site_url, network, room, people, no_other_hosts
 ):
@@ -222,8 +238,7 @@ def test_a_class_of_four_runs_every_cell_at_once_nothing_doubled_or_lost_and_sav
         for name in CLASS_CELLS:
             one_run = f"c => c.count !== null && c.outputs.length === {OUTPUTS_OF_ONE_RUN[name]}"
             wait_for_cell(page, name, one_run, timeout=300_000)
-    pages[0].page.wait_for_timeout(5_000)  # the last runs are over
-    shown = [{name: cell(page, name) for name in CLASS_CELLS} for page in pages]
+    shown = shown_once_runs_are_over(pages, CLASS_CELLS, at)
     assert all(each == shown[0] for each in shown), shown
     for name in CLASS_CELLS:
         assert len(shown[0][name]["outputs"]) == OUTPUTS_OF_ONE_RUN[name], (name, shown[0][name])

@@ -199,13 +199,14 @@ export function winnerOf(loads: Y.Map<unknown>): number | null {
   return ids.length ? Math.min(...ids) : null;
 }
 
-/** Delete the visible items that `client` inserted directly into `type` (text or cells). */
-export function deleteItemsOf(type: Y.AbstractType<any>, client: number): void {
+/** Delete the visible items that `client` inserted directly into `type` (text or an array),
+ * those from its clock `since` on. */
+export function deleteItemsOf(type: Y.AbstractType<any>, client: number, since = 0): void {
   const ranges: [number, number][] = [];
   let index = 0;
   for (let item = type._start; item !== null; item = item.right) {
     if (!item.deleted && item.countable) {
-      if (item.id.client === client) {
+      if (item.id.client === client && item.id.clock >= since) {
         ranges.push([index, item.length]);
       }
       index += item.length;

@@ -22,6 +22,7 @@ import { roomSecretError } from './common/room';
 import { executionCounts } from './execution-counts';
 import { NAME_IN_LINK, ROOM_SECRET } from './link';
 import { askForName, hasName } from './name';
+import { ignoreLosingConcurrentSets, oneRun } from './one-run';
 import { guardPeerContent, guardSharedDocument } from './peer-content';
 import { IAwareness, PeopleHere } from './people';
 import { SafeLoadProvider } from './provider';
@@ -63,6 +64,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
       }
       const { ydoc, awareness } = options.ymodel as any;
       guardSharedDocument(ydoc, awareness, FROM_ROOM);
+      ignoreLosingConcurrentSets(ydoc);
       return new SafeLoadProvider({
         ...options,
         room: manager.fullRoomId,
@@ -185,4 +187,4 @@ const name: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [factory, share, people, name, pythonStart, executionCounts, roomKernels];
+export default [factory, share, people, name, pythonStart, executionCounts, oneRun, roomKernels];

@@ -70,7 +70,7 @@ LESSON_CELLS = {
         "       + chunk(b'IDAT', zlib.compress(b'\\x00\\xff\\x00\\x00')) + chunk(b'IEND', b''))\n"
         "Image(data=png)"
     ),
-    "slow": "import time\nfor second in range(300):\n    time.sleep(1)",
+    "slow": "import time\nprint('running')\nfor second in range(300):\n    time.sleep(1)",
 }
 LESSON = "lesson.ipynb"
 
