@@ -1,5 +1,6 @@
 """Sites of one GitHub owner share an origin (OWNER.github.io/A/, OWNER.github.io/B/), not the
-files and settings people keep in their browsers."""
+files and settings people keep in their browsers; those files outlive a site's move from
+JupyterLab 3 to 4."""
 
 import http.server
 import json
@@ -7,6 +8,7 @@ import threading
 from functools import partial
 
 import pytest
+import yaml
 from support.browsers import launch_local
 from support.sites import build, render
 
@@ -14,6 +16,7 @@ NAMES_JS = """() => window.jupyterapp.serviceManager.contents.get('', {content: 
     .then(listing => listing.content.map(item => item.name))"""
 READ_JS = """name => window.jupyterapp.serviceManager.contents.get(name, {content: true})
     .then(model => model.content)"""
+VERSION_JS = "() => window.jupyterapp.version"  # JupyterLite's
 SAVE_JS = """name => window.jupyterapp.serviceManager.contents.save(
     name, {type: 'file', format: 'text', content: 'saved on this site'})"""
 
@@ -21,6 +24,17 @@ SAVE_JS = """name => window.jupyterapp.serviceManager.contents.save(
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
+
+
+class ExpiredCacheHandler(QuietHandler):
+    """GitHub Pages lets browsers keep its files for 10 minutes (max-age=600) and tells changed
+    files by their content (ETag). This server has browsers keep nothing, as for a visitor who
+    comes back later than that. (JupyterLite's build/ has files whose names stay the same across
+    versions, all dated as their npm package: revalidated by date, the old ones would stay.)"""
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
 
 
 @pytest.fixture(scope="module")
@@ -40,19 +54,23 @@ def build_to_drive(site):
     return output
 
 
+def serve(www, handler=QuietHandler):
+    """Serve the folder www as GitHub Pages serves an owner's repositories (www/NAME: the site
+    of repository NAME). Returns the server and the origin's URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(www)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
 def serve_two_sites(root, **answers):
     """Two sites rendered with these answers, built, and served from one origin, under /a/ and
-    /b/, as GitHub Pages serves two repositories of one owner. Returns the origin's URL."""
+    /b/, as GitHub Pages serves two repositories of one owner."""
     www = root / "www"
     www.mkdir()
     for name in ("a", "b"):
         site = render(root / name, repo_name=name, **answers)
         (www / name).symlink_to(build_to_drive(site))
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), partial(QuietHandler, directory=str(www))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+    return serve(www)
 
 
 def open_lab(page, url):
@@ -96,5 +114,42 @@ def test_a_copy_saved_in_the_browser_hides_a_newer_published_file_until_deleted(
             "name => window.jupyterapp.serviceManager.contents.delete(name)", "collaborate.md"
         )
         assert page.evaluate(READ_JS, "collaborate.md") == changed
+    finally:
+        server.shutdown()
+
+
+def test_files_saved_under_jupyterlab_3_show_after_the_site_moves_to_4(tmp_path, browser):
+    """A visitor saved a file in their browser on the site as `3`; the owner updates it to `4`
+    (same repository, same address, same answers). The visitor keeps the file, and has the 4
+    site from their second visit on."""
+    www = tmp_path / "www"
+    www.mkdir()
+    three = render(tmp_path / "three", repo_name="a")
+    (www / "a").symlink_to(build_to_drive(three))
+    server, origin = serve(www, ExpiredCacheHandler)
+    try:
+        context = browser.new_context()  # the visitor's browser profile
+        page = context.new_page()
+        open_lab(page, f"{origin}/a")
+        open_lab(page, f"{origin}/a")  # a visit that the site's service worker answers (caches)
+        page.evaluate(SAVE_JS, "saved-under-3.txt")
+        version_3 = page.evaluate(VERSION_JS)
+        # what `copier update --data jupyterlab=4` keeps: the other answers (the room prefix,
+        # which the browser storage names derive from)
+        kept = yaml.safe_load((three / ".copier-answers.yml").read_text())
+        four = render(
+            tmp_path / "four", repo_name="a", room_prefix=kept["room_prefix"], jupyterlab="4"
+        )
+        (www / "a").unlink()
+        (www / "a").symlink_to(build_to_drive(four))
+        # The first visit after it: JupyterLite 0.1's service worker answers from its cache
+        # (the old site, which works) and refreshes that cache; the next visit, once the old
+        # site's pages are closed, is the new site.
+        open_lab(page, f"{origin}/a")
+        page.close()
+        page = context.new_page()
+        open_lab(page, f"{origin}/a")
+        assert page.evaluate(VERSION_JS) != version_3  # the page is the 4 site's
+        assert page.evaluate(READ_JS, "saved-under-3.txt") == "saved on this site"
     finally:
         server.shutdown()

@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 from support.answers import VARIANTS
-from support.sites import REPO_ROOT, TOOLS_ENV, answers_of, build, render, run
+from support.sites import REPO_ROOT, TOOLS_ENV, answers_of, build, render, run, stack_of
 from support.updates import (
     changed_files,
     cli_data,
@@ -171,6 +171,37 @@ def test_changed_answer_regenerates_exactly_what_depends_on_it(
     answers = answers_of(site)
     assert {key: answers[key] for key in change} == change
     assert changed_files(site) == {".copier-answers.yml", *regenerated}
+
+
+# docs/updating.md's command for moving a JupyterLab 3 site to 4 (RetroLab is 3's only)
+MOVE_TO_4 = {
+    "jupyterlab": "4",
+    "apps": ["lab", "notebooks"],
+    "collaborative_apps": ["lab", "notebooks"],
+}
+
+
+def test_a_site_moves_to_jupyterlab_4_with_its_content_and_answers(template, tmp_path):
+    site = generate(template, tmp_path / "site")
+    (site / "content" / "mine.md").write_text("# the owner's\n")
+    commit_all(site, "the owner's content")
+    content = {name: data for name, data in snapshot(site).items() if name.startswith("content/")}
+    before = answers_of(site)
+    guide = (site / "docs" / "updating.md").read_text()
+    update(site, "--vcs-ref=v1.0.0", *cli_data(MOVE_TO_4))
+    after = answers_of(site)
+    assert {key: after[key] for key in MOVE_TO_4} == MOVE_TO_4
+    only_on_3 = {"python_from"}  # a question JupyterLab 4 sites are not asked (yet)
+    kept = {k: v for k, v in before.items() if k not in {*MOVE_TO_4, *only_on_3}}
+    assert {k: v for k, v in after.items() if k not in MOVE_TO_4} == kept
+    assert {n: d for n, d in snapshot(site).items() if n.startswith("content/")} == content
+    assert not (site / "retro").exists() and (site / "notebooks" / "jupyter-lite.json").is_file()
+    extensions = {path.name for path in (site / "extensions").iterdir()}
+    assert extensions == {stack_of("4")["extension"]}
+    # the guide's command is the one tested here
+    assert "--data jupyterlab=4" in guide
+    for key in ("apps", "collaborative_apps"):
+        assert f"--data '{key}=[{', '.join(MOVE_TO_4[key])}]'" in guide
 
 
 def reshape_kernel_into_kernels(template):

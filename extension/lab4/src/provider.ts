@@ -32,6 +32,11 @@ export namespace RoomProvider {
   }
 }
 
+/** The shared models of JupyterLab 3.5 and 4 differ, so their pages must never hold one
+ * document in one y-webrtc room. They could meet: for a visit after a site moves from 3 to 4, a
+ * browser may still show the old site (its service worker's copy), in the same room. */
+const FLAVOUR = 'jupyterlab-4:';
+
 export class RoomProvider {
   readonly contentType: string;
   readonly format: string;
@@ -62,7 +67,7 @@ export class RoomProvider {
     const wire = new Proxy(this._gate.wire, {
       get: (target, key) => (key === 'clientID' ? awareness.clientID : Reflect.get(target, key))
     });
-    this._webrtc = new WebrtcProvider(`${options.roomId}${options.path}`, wire, {
+    this._webrtc = new WebrtcProvider(`${FLAVOUR}${options.roomId}${options.path}`, wire, {
       signaling: options.signalingUrls,
       password: options.secret ?? undefined,
       awareness: awareness as any,
