@@ -81,7 +81,7 @@ MAX_TOPICS_PER_MESSAGE = Limit(
 )
 MAX_TOPIC_LENGTH = Limit(
     "max_topic_length",
-    1024,  # a topic: a 64-character room hash (on JupyterLab 4 sites after `jupyterlab-4:`) and a path
+    1024,  # a topic: a 64-character room hash (after `jupyterlab-4:` on 4 sites), a path
     "CHARS",
     "length of a topic name",
     CloseCode.POLICY_VIOLATION,
