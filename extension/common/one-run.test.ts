@@ -170,3 +170,22 @@ test('a key two pages set at once: observers see a change only where its value c
   expect(seen).toHaveLength(1); // the page whose value changed; the other saw nothing
   expect(seen).not.toContain('no old value');
 });
+
+test('a run that lost while running is told so, once', async () => {
+  const lost: unknown[] = [];
+  const r = room(['alice', 'bob']);
+  const [alice, bob] = r.pages;
+  for (const page of r.pages) {
+    page.runs.dispose();
+    page.runs = new OneRunWins(page.doc, cell => lost.push([page.name, cell]));
+  }
+  r.begin(alice.doc, alice.runs, 'alice');
+  r.begin(bob.doc, bob.runs, 'bob');
+  await r.deliver();
+  r.output(alice.doc, 'more');
+  await r.deliver();
+  expect(lost).toHaveLength(1);
+  const [[name, cell]] = lost as [string, Y.Map<unknown>][];
+  const loser = name === 'alice' ? alice : bob;
+  expect(cell).toBe(loser.doc.getArray('cells').get(0));
+});

@@ -22,6 +22,7 @@ interface IOwnRun {
   cell: Y.Map<unknown>;
   claim: IClaim;
   running: boolean;
+  lost: boolean;
 }
 
 /** A shared cell's key: the id of its item, the same in every page of the room. */
@@ -31,7 +32,13 @@ export function cellKey(cell: Y.Map<unknown>): string | null {
 }
 
 export class OneRunWins {
-  constructor(private doc: Y.Doc) {
+  /** `onLost(cell)`: this page's run of the cell lost, and still runs. What the page adds to the
+   * cell from now on must not reach the room: JupyterLab appends a stream to the last output
+   * by replacing it, and that output may be the winner's. */
+  constructor(
+    private doc: Y.Doc,
+    private onLost: (cell: Y.Map<unknown>) => void = () => undefined
+  ) {
     doc.on('afterTransaction', this._settleSoon);
   }
 
@@ -45,7 +52,7 @@ export class OneRunWins {
       client: this.doc.clientID,
       clock: Y.getState(this.doc.store, this.doc.clientID)
     };
-    this._own.set(key, { cell, claim, running: true });
+    this._own.set(key, { cell, claim, running: true, lost: false });
     this.doc.transact(() => this.doc.getMap(RUNS).set(key, claim), this);
   }
 
@@ -88,6 +95,10 @@ export class OneRunWins {
       const outputs = run.cell.get('outputs');
       if (outputs instanceof Y.Array && hasItemsOf(outputs, run.claim)) {
         this.doc.transact(() => deleteItemsOf(outputs, run.claim.client, run.claim.clock), this);
+      }
+      if (run.running && !run.lost) {
+        run.lost = true;
+        this.onLost(run.cell);
       }
       if (!run.running) {
         this._own.delete(key);

@@ -154,11 +154,14 @@ function untrust(cell: ICellModel): void {
     cell.trusted = false;
     return;
   }
-  outputs.changed.disconnect(copyToShared, cell);
+  // (not connected while a losing run's outputs are held back: ./one-run.ts)
+  const copying = outputs.changed.disconnect(copyToShared, cell);
   try {
     cell.trusted = false;
   } finally {
-    outputs.changed.connect(copyToShared, cell);
+    if (copying) {
+      outputs.changed.connect(copyToShared, cell);
+    }
   }
 }
 
