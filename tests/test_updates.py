@@ -388,22 +388,32 @@ def test_an_owners_edit_of_the_one_file_server_is_left_to_resolve_never_lost(
 # file's _commit (see the test).
 CONFIG = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
 OWNER_FILES = [path.strip("/") for path in CONFIG["_skip_if_exists"]]
-(LAST_RELEASE,) = re.findall(
+RELEASES = re.findall(
     r"^## (\d\S*) \(", (REPO_ROOT / "CHANGELOG.md").read_text(), flags=re.MULTILINE
-)[:1]
+)
 
 
-def last_release_ref():
-    """The last release's tag; in a clone without tags, the commit that released it: the one
-    that first gave CHANGELOG.md its heading (docs/maintaining.md, "Releasing a version")."""
-    tag = f"v{LAST_RELEASE}"
+def release_ref(version):
+    """A release's tag; in a clone without tags, the commit that released it: the one that
+    first gave CHANGELOG.md its heading (docs/maintaining.md, "Releasing a version")."""
+    tag = f"v{version}"
     if run(["git", "tag", "--list", tag], REPO_ROOT).stdout.strip():
         return tag
     released = run(
-        ["git", "log", "--format=%H", f"-S## {LAST_RELEASE} (", "--", "CHANGELOG.md"], REPO_ROOT
+        ["git", "log", "--format=%H", f"-S## {version} (", "--", "CHANGELOG.md"], REPO_ROOT
     ).stdout.split()
     assert released, f"neither the tag {tag} nor its CHANGELOG.md commit: fetch the history"
     return released[-1]
+
+
+def last_release_ref():
+    """The newest release before this commit (at a release's own commit, the one before it)."""
+    head = run(["git", "rev-parse", "HEAD"], REPO_ROOT).stdout.strip()
+    for version in RELEASES:
+        ref = release_ref(version)
+        if run(["git", "rev-parse", f"{ref}^{{commit}}"], REPO_ROOT).stdout.strip() != head:
+            return ref
+    raise AssertionError("no release before this commit in CHANGELOG.md")
 
 
 ANSWERS = ".copier-answers.yml"
