@@ -48,15 +48,21 @@ def open_lesson(peer, site_url, room, network):
     return page
 
 
+RUN_CELL_JS = """index => {
+    window.jupyterapp.shell.currentWidget.content.activeCellIndex = index;
+    return window.jupyterapp.commands.execute('notebook:run-cell');
+}"""
+
+
 def run(page, name):
-    """Select the cell and run it, as Shift+Enter does."""
-    page.page.evaluate(
-        """index => {
-            window.jupyterapp.shell.currentWidget.content.activeCellIndex = index;
-            return window.jupyterapp.commands.execute('notebook:run-cell');
-        }""",
-        CELL[name],
-    )
+    """Select the cell and run it, as Shift+Enter does; return once the run has ended (the
+    command's promise waits for it)."""
+    page.page.evaluate(RUN_CELL_JS, CELL[name])
+
+
+def start(page, name):
+    """Run the cell as `run` does, but return as soon as it has started."""
+    page.page.evaluate(f"index => {{ ({RUN_CELL_JS})(index); }}", CELL[name])
 
 
 def run_at(page, name, epoch_ms):
@@ -209,8 +215,9 @@ def test_errors_stderr_and_rich_outputs_reach_everyone_and_the_owner_stops_a_lon
     expect(a.page.locator(".jp-RenderedImage img")).to_have_count(1)
 
     # JupyterLite 0.1.3 cannot interrupt a kernel (it has no such route): Alice stops her long
-    # run by restarting her Python, which forgets her variables, and goes on.
-    run(a, "slow")
+    # run by restarting her Python, which forgets her variables, and goes on. Her Python answers
+    # long before the 300 s run could have ended by itself (PYTHON_TIMEOUT_MS): it stopped.
+    start(a, "slow")
     wait_for_cell(a, "slow", "c => c.outputs.length === 1")  # it printed: it runs
     # (not awaited: the command waits for the person's answer to its dialog)
     a.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:restart-kernel'); }")
