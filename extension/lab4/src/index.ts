@@ -15,7 +15,7 @@ import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IUserManager, ServiceManagerPlugin, User } from '@jupyterlab/services';
 
-import { roomIdOf, roomSecretError, roomSecretOf } from './common/room';
+import { randomHex, roomIdOf, roomSecretError, roomSecretOf } from './common/room';
 import { guardPeerContent } from './peer-content';
 import { addSharing } from './sharing';
 import { RoomProvider } from './provider';
@@ -33,7 +33,7 @@ function option(name: string): string {
 const ROOM_NAME =
   new URLSearchParams(window.location.search).get('room')?.trim() ||
   option('webRtcDefaultRoom') ||
-  crypto.randomUUID();
+  randomHex(16);
 
 /** Why this page does not join its room (an unusable private room's link), or null. */
 const ROOM_ERROR = roomSecretError(ROOM_SECRET, window.isSecureContext);
@@ -66,7 +66,7 @@ const factory: JupyterFrontEndPlugin<IDocumentProviderFactory> = {
     }
     guardPeerContent(app);
     const prefix = option('webRtcRoomPrefix') || location.origin;
-    const roomId = await roomIdOf(prefix, error ? crypto.randomUUID() : ROOM_NAME);
+    const roomId = roomIdOf(prefix, error ? randomHex(16) : ROOM_NAME);
     const configuration = option('webRtcConfiguration');
     const signalingUrls = error
       ? []

@@ -15,6 +15,7 @@ import * as Y from 'yjs';
 import { withCellIds } from './common/cell-ids';
 import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
 import { isFromRoom, RoomGate } from './common/gate';
+import { sendsInParts } from './common/parts';
 import { comparable, hash32, isOwnDifferentCopy, loadIdOf } from './common/hash';
 import { guardPeersIdentity, RoomChanges } from './common/peer-content';
 import { JOIN_WAIT_MS, MAX_WAIT_MS, peersSeenBy, whoLoads } from './common/who-loads';
@@ -36,6 +37,27 @@ export namespace RoomProvider {
  * document in one y-webrtc room. They could meet: for a visit after a site moves from 3 to 4, a
  * browser may still show the old site (its service worker's copy), in the same room. */
 const FLAVOUR = 'jupyterlab-4:';
+
+/** Every connection `provider` makes to a peer sends large messages in parts (../common/parts.ts),
+ * from its first message on: y-webrtc makes them in the room it opens once its key is ready. */
+function sendLargeMessagesInParts(provider: WebrtcProvider): void {
+  let room: any = provider.room;
+  Object.defineProperty(provider, 'room', {
+    configurable: true,
+    get: () => room,
+    set: (opened: any) => {
+      room = opened;
+      const conns: Map<string, any> | undefined = opened?.webrtcConns;
+      if (conns) {
+        const add = conns.set.bind(conns);
+        conns.set = (peerId, conn) => {
+          sendsInParts(conn.peer);
+          return add(peerId, conn);
+        };
+      }
+    }
+  });
+}
 
 export class RoomProvider {
   readonly contentType: string;
@@ -76,6 +98,7 @@ export class RoomProvider {
       filterBcConns: true,
       peerOpts: options.rtcConfiguration ? { config: options.rtcConfiguration } : {}
     });
+    sendLargeMessagesInParts(this._webrtc);
     this._webrtc.on('peers', this._check);
     this._webrtc.on('synced', this._check);
     for (const conn of this._webrtc.signalingConns) {
