@@ -13,6 +13,7 @@ collaboration tests do (in a private network namespace when root on Linux):
 - size: what the site's own extension adds to the built site (target <= 300 KB).
 
     .venv/bin/python benchmarks/classroom.py [--people 6] [--trials 5] [--room 8 12]
+        [--jupyterlab 4]
 """
 
 import argparse
@@ -25,17 +26,27 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # for tests/support
 from playwright.sync_api import sync_playwright
 from support.browsers import MESH_TIMEOUT_MS, Peer, lab_url, launch_peer
+from support.flavours import PAGES
+from support.lab4_pages import PEERS_JS, SHARED_MODEL_JS
 from support.previews import default_site_preview, preview
-from support.sites import EXTENSION_NAME
+from support.sites import JUPYTERLABS, stack_of
 
 DOCUMENTS = ("welcome.ipynb", "collaborate.md")
-# What a page shows of the open document, as JSON: the cells' sources, or the text.
-SHOWN = """() => {
+# What a page shows of the open document, as JSON: the cells' sources, or the text. JupyterLab
+# 3: its CodeMirror 5 editors; 4: the shared model, which its editors show (lab4_pages.py).
+SHOWN = {
+    "3": """() => {
     const cells = [...document.querySelectorAll('.jp-Notebook .jp-Cell .CodeMirror')];
     if (cells.length) return JSON.stringify(cells.map(c => c.CodeMirror.getValue()));
     const editor = document.querySelector('.jp-FileEditor .CodeMirror');
     return editor ? JSON.stringify(editor.CodeMirror.getValue()) : null;
-}"""
+}""",
+    "4": f"""() => {{
+    const model = {SHARED_MODEL_JS};
+    if (!model) return null;
+    return JSON.stringify(model.cells ? model.cells.map(c => c.getSource()) : model.getSource());
+}}""",
+}
 # Stamp the first moment the page shows `expected`.
 WATCH = """([shown, expected]) => {
     window.__shownAt = null;
@@ -71,16 +82,19 @@ def js_json(page, value):
     return page.page.evaluate("v => JSON.stringify(JSON.parse(v))", value)
 
 
-def burst(browsers, site_url, document, expected, people):
+def burst(jupyterlab, browsers, site_url, document, expected, people):
     """One trial: (empty or doubled opens, wrong saved copies, seconds until all show it)."""
     room = f"burst-{time.monotonic_ns()}"
     users = [Peer(browser, f"p{i}") for i, browser in enumerate(browsers[:people])]
-    pages = [user.open(lab_url(site_url, room=room, username=user.name)) for user in users]
+    pages = [
+        user.open(lab_url(site_url, room=room, username=user.name), PAGES[jupyterlab])
+        for user in users
+    ]
     for page in pages:
         page.wait_for_file(document)
     want = js_json(pages[0], expected)
     for page in pages:
-        page.page.evaluate(WATCH, [SHOWN, want])
+        page.page.evaluate(WATCH, [SHOWN[jupyterlab], want])
     at = pages[0].now() + 1500
     for i, page in enumerate(pages):
         page.open_at(document, at + 100 * i // people)
@@ -90,7 +104,7 @@ def burst(browsers, site_url, document, expected, people):
     ):
         time.sleep(0.2)
     stamps = [page.page.evaluate("window.__shownAt") for page in pages]
-    wrong_shown = sum(page.page.evaluate(SHOWN) != want for page in pages)
+    wrong_shown = sum(page.page.evaluate(SHOWN[jupyterlab]) != want for page in pages)
     wrong_saved = sum(page.page.evaluate(STORED, document) != want for page in pages)
     for user in users:
         user.close_pages()
@@ -98,12 +112,13 @@ def burst(browsers, site_url, document, expected, people):
     return wrong_shown, wrong_saved, seconds
 
 
-def alone(browser, site_url, document, expected):
+def alone(jupyterlab, browser, site_url, document, expected):
     """Seconds from opening the document to its content, alone in a fresh room."""
     user = Peer(browser, "alone")
-    page = user.open(lab_url(site_url, room=f"alone-{time.monotonic_ns()}", username="alone"))
+    url = lab_url(site_url, room=f"alone-{time.monotonic_ns()}", username="alone")
+    page = user.open(url, PAGES[jupyterlab])
     page.wait_for_file(document)
-    page.page.evaluate(WATCH, [SHOWN, js_json(page, expected)])
+    page.page.evaluate(WATCH, [SHOWN[jupyterlab], js_json(page, expected)])
     at = page.now() + 200
     page.open_at(document, at)
     page.page.wait_for_function("() => window.__shownAt", timeout=MESH_TIMEOUT_MS)
@@ -112,9 +127,12 @@ def alone(browser, site_url, document, expected):
     return seconds
 
 
-def report_bursts(browsers, site_url, site, document, trials):
+def report_bursts(jupyterlab, browsers, site_url, site, document, trials):
     expected = expected_of(site, document)
-    results = [burst(browsers, site_url, document, expected, len(browsers)) for _ in range(trials)]
+    results = [
+        burst(jupyterlab, browsers, site_url, document, expected, len(browsers))
+        for _ in range(trials)
+    ]
     opens = len(browsers) * trials
     seconds = [s for _, _, s in results]
     print(
@@ -125,50 +143,64 @@ def report_bursts(browsers, site_url, site, document, trials):
     )
 
 
-def report_alone(label, browser, site_url, site):
+def report_alone(jupyterlab, label, browser, site_url, site):
     for document in DOCUMENTS:
         expected = expected_of(site, document)
-        seconds = [alone(browser, site_url, document, expected) for _ in range(3)]
+        seconds = [alone(jupyterlab, browser, site_url, document, expected) for _ in range(3)]
         print(f"alone, {label:14} {document:15} median {statistics.median(seconds):.2f} s of 3")
 
 
-EDIT = """([mark]) => {
-    const cm = document.querySelector('.jp-FileEditor .CodeMirror').CodeMirror;
+# The open text file's editor, as {text(), append(mark)} (see benchmarks/collaboration.py).
+TEXT_EDITOR = {
+    "3": """(cm => ({text: () => cm.getValue(),
+        append: m => cm.replaceRange(m, {line: cm.lastLine()})}))(
+        document.querySelector('.jp-FileEditor .CodeMirror').CodeMirror)""",
+    "4": """(view => ({text: () => view.state.doc.toString(),
+        append: m => view.dispatch({changes: {from: view.state.doc.length, insert: m}})}))(
+        window.jupyterapp.shell.currentWidget.content.editor.editor)""",
+}
+# The page shares its document with someone (JupyterLab 3: its status bar says so).
+HAS_PEERS = {
+    "3": """() => !!document.querySelector(
+        '[title^="Sharing with "]:not([title^="Sharing with 0 "])')""",
+    "4": f"() => ({PEERS_JS})() > 0",
+}
+EDIT = """([editor, mark]) => {
     const started = Date.now();
-    cm.replaceRange(mark, {line: cm.lastLine()});
+    eval(editor).append(mark);
     return started;
 }"""
-SEEN = """mark => {
+SEEN = """([editor, mark]) => {
     window.__seen = null;
     const timer = setInterval(() => {
-        const cm = document.querySelector('.jp-FileEditor .CodeMirror').CodeMirror;
-        if (cm.getValue().includes(mark)) { window.__seen = Date.now(); clearInterval(timer); }
+        if (eval(editor).text().includes(mark)) {
+            window.__seen = Date.now();
+            clearInterval(timer);
+        }
     }, 5);
 }"""
 
 
-def room_convergence(browsers, site_url, size, edits, document="collaborate.md"):
+def room_convergence(jupyterlab, browsers, site_url, size, edits, document="collaborate.md"):
     """ms from an edit to the moment the LAST of `size` people shows it, per edit."""
     room = f"room-{size}-{time.monotonic_ns()}"
     users = [Peer(browsers[i % len(browsers)], f"r{i}") for i in range(size)]
     pages = []
     for user in users:
-        page = user.open(lab_url(site_url, room=room, username=user.name))
+        page = user.open(lab_url(site_url, room=room, username=user.name), PAGES[jupyterlab])
         page.open_from_file_browser(document)
         page.wait_for_text_editor()
         pages.append(page)
     # Every page connected to someone: updates hop on (y-webrtc re-broadcasts what it gets),
     # so a room needs no full mesh, which a dozen browsers on 2 cores may take minutes to form.
     for page in pages:
-        page.page.locator(
-            '[title^="Sharing with "]:not([title^="Sharing with 0 "])'
-        ).first.wait_for(state="attached", timeout=MESH_TIMEOUT_MS)
+        page.page.wait_for_function(HAS_PEERS[jupyterlab], timeout=MESH_TIMEOUT_MS)
     times = []
     for n in range(edits):
         mark = f"edit{n}x{time.monotonic_ns()}"
         for page in pages[1:]:
-            page.page.evaluate(SEEN, mark)
-        started = pages[0].page.evaluate(EDIT, [mark])
+            page.page.evaluate(SEEN, [TEXT_EDITOR[jupyterlab], mark])
+        started = pages[0].page.evaluate(EDIT, [TEXT_EDITOR[jupyterlab], mark])
         for page in pages[1:]:
             page.page.wait_for_function("() => window.__seen", timeout=30_000)
         times.append(max(page.page.evaluate("window.__seen") for page in pages[1:]) - started)
@@ -183,18 +215,22 @@ def main():
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--room", type=int, nargs="*", default=[8, 12], help="room sizes")
     parser.add_argument("--edits", type=int, default=20)
+    parser.add_argument("--jupyterlab", choices=JUPYTERLABS, default="3", help="the flavour")
     args = parser.parse_args()
-    with default_site_preview() as (network, site, site_url, python):
-        extension = site / "_output" / "extensions" / EXTENSION_NAME
+    flavour = args.jupyterlab
+    with default_site_preview(jupyterlab=flavour) as (network, site, site_url, python):
+        extension = site / "_output" / "extensions" / stack_of(flavour)["extension"]
         size = sum(p.stat().st_size for p in extension.rglob("*") if p.is_file())
-        print(f"size: the site's own extension adds {size / 1024:.0f} KB to the built site")
+        print(f"jupyterlab {flavour}: the site's own extension adds {size / 1024:.0f} KB")
+        total = sum(p.stat().st_size for p in (site / "_output").rglob("*") if p.is_file())
+        print(f"jupyterlab {flavour}: the built site is {total / 1e6:.1f} MB")
         with sync_playwright() as playwright:
             browsers = [launch_peer(playwright, network) for _ in range(args.people)]
             for document in DOCUMENTS if args.trials else ():
-                report_bursts(browsers, site_url, site, document, args.trials)
-            report_alone("signaling up", browsers[0], site_url, site)
+                report_bursts(flavour, browsers, site_url, site, document, args.trials)
+            report_alone(flavour, "signaling up", browsers[0], site_url, site)
             for size in args.room:
-                ms = room_convergence(browsers, site_url, size, args.edits)
+                ms = room_convergence(flavour, browsers, site_url, size, args.edits)
                 print(
                     f"room of {size:2} ({len(browsers)} processes): edit reaches the last peer "
                     f"median {statistics.median(ms):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms"
@@ -202,7 +238,7 @@ def main():
             # the same built site, pointed at a signaling server that is not there
             dead = ["--signaling-url", f"ws://{network.host}:{network.free_port()}", "--no-build"]
             with preview(network, python, site, network.free_port(), *dead) as (dead_url, _):
-                report_alone("signaling down", browsers[0], dead_url, site)
+                report_alone(flavour, "signaling down", browsers[0], dead_url, site)
             for browser in browsers:
                 browser.close()
 

@@ -17,6 +17,7 @@ from playwright.sync_api import sync_playwright
 from support.answers import STARTER, VARIANTS
 from support.browsers import Peer, launch_peer
 from support.collaboration import NOTEBOOK_WITHOUT_CELL_IDS, first_document
+from support.flavours import Lite
 from support.networks import private_network
 from support.previews import serve_preview
 from support.python_sites import LESSON, lesson_notebook, site_with_its_own_python
@@ -189,7 +190,7 @@ def network(tmp_path_factory, playwright):
 
 # The previews the signaling service lets in: it reads their origins (with the port) once, when
 # it starts, so a test that serves a site of its own uses one of these ports.
-SITE_PORT_NAMES = ("main", "other", "failover", "relayed", "lab4", "python")
+SITE_PORT_NAMES = ("main", "other", "failover", "relayed", "lab4", "lab4-other", "python")
 
 
 @pytest.fixture(scope="session")
@@ -232,6 +233,29 @@ def lab4_site_url(network, lab4_site, site_ports, signaling_service):
     yield from serve_preview(network, python, lab4_site, site_ports["lab4"], signaling_service.url)
 
 
+@pytest.fixture
+def jupyterlab():
+    """The flavour a browser test runs on: 3, unless it takes the parameter (flavours.ON_BOTH)."""
+    return "3"
+
+
+@pytest.fixture
+def lite(request, jupyterlab):
+    """The session's built and served site of the test's flavour (flavours.Lite)."""
+    site, url = {"3": ("default_site", "site_url"), "4": ("lab4_site", "lab4_site_url")}[jupyterlab]
+    return Lite(jupyterlab, request.getfixturevalue(site), request.getfixturevalue(url))
+
+
+@pytest.fixture
+def other_lite(request, jupyterlab):
+    """Another deployment of the test's flavour: another room_prefix (other_site)."""
+    site, url = {
+        "3": ("other_site", "other_site_url"),
+        "4": ("lab4_other_site", "lab4_other_site_url"),
+    }[jupyterlab]
+    return Lite(jupyterlab, request.getfixturevalue(site), request.getfixturevalue(url))
+
+
 @pytest.fixture(scope="session")
 def lab4_text(lab4_site):
     return first_document(lab4_site, ".md")
@@ -250,6 +274,22 @@ def other_site(tmp_path_factory):
     notebook = json.dumps(NOTEBOOK_WITHOUT_CELL_IDS, indent=1)
     (site / "content" / "old-lesson.ipynb").write_text(notebook, encoding="utf-8")
     return site
+
+
+@pytest.fixture(scope="session")
+def lab4_other_site(tmp_path_factory):
+    """other_site's JupyterLab 4 counterpart: another room_prefix, built."""
+    site = render(tmp_path_factory.mktemp("lab4-other-site") / "site", jupyterlab="4")
+    build(site, build_env(site))
+    return site
+
+
+@pytest.fixture(scope="session")
+def lab4_other_site_url(network, lab4_other_site, site_ports, signaling_service):
+    python = build_env(lab4_other_site) / "bin" / "python"
+    yield from serve_preview(
+        network, python, lab4_other_site, site_ports["lab4-other"], signaling_service.url
+    )
 
 
 @pytest.fixture(scope="session")

@@ -38,6 +38,7 @@ from support.collaboration import (
     text_of,
     trade_edits,
 )
+from support.flavours import ON_BOTH
 from support.previews import preview
 from support.processes import wait_until
 from support.signaling_service import topic_of
@@ -217,17 +218,18 @@ def test_a_handshake_lost_on_the_way_is_tried_again(
     b.wait_for_text(original + edit, MESH_TIMEOUT_MS)
 
 
+@ON_BOTH
 def test_rooms_and_deployments_are_private(
-    signaling, site_url, other_site_url, default_site, text_document, room, alice, bob, carol
+    jupyterlab, signaling, lite, other_lite, room, alice, bob, carol
 ):
-    original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
+    original = text_of(lite.site, lite.text)
+    a = lite.open_in(alice, lite.url, lite.text, room)
     a.wait_for_text(original)
-    witness = open_in_lab(carol, site_url, text_document, room)
+    witness = lite.open_in(carol, lite.url, lite.text, room)
     witness.wait_for_peers(1)
     witness.wait_for_text(original)
-    other_room = open_in_lab(bob, site_url, text_document, room + "-other")
-    other_deployment = open_in_lab(bob, other_site_url, text_document, room)
+    other_room = lite.open_in(bob, lite.url, lite.text, room + "-other")
+    other_deployment = lite.open_in(bob, other_lite.url, lite.text, room)
     for outsider in (other_room, other_deployment):
         outsider.wait_for_text(original)
     secret = marker("secret")
@@ -236,7 +238,7 @@ def test_rooms_and_deployments_are_private(
     witness.wait_for_text(original + secret)
     for outsider in (other_room, other_deployment):
         assert outsider.text() == original
-        assert outsider.sharing_status().startswith("Sharing with 0 peers")
+        assert outsider.peer_count() == 0
 
 
 def test_preview_py_alone_gives_collaborating_links(
@@ -518,14 +520,15 @@ def png_of_size(size):
     return base64.b64encode(png + chunk(b"IEND", b"")).decode()
 
 
+@ON_BOTH
 def test_a_large_image_output_arrives_and_editing_goes_on(
-    signaling, site_url, default_site, notebook_document, room, alice, bob
+    jupyterlab, signaling, lite, room, alice, bob
 ):
     a, b, original = alice_then_bob_on_notebook(
-        alice, bob, site_url, default_site, notebook_document, room
+        alice, bob, lite.url, lite.site, lite.notebook, room, lite.open_in
     )
     b.wait_for_cell_sources(original)
-    index = code_cell_index(default_site, notebook_document)
+    index = code_cell_index(lite.site, lite.notebook)
     image = png_of_size(2_000_000)
     a.add_output(
         index, {"output_type": "display_data", "data": {"image/png": image}, "metadata": {}}

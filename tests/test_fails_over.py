@@ -19,6 +19,7 @@ from support.collaboration import (
     room_prefix,
     trade_edits,
 )
+from support.flavours import ON_BOTH
 from support.networks import NAMESPACE_ADDRESS
 from support.previews import preview
 from support.signaling_service import topic_of
@@ -106,30 +107,35 @@ def dead_signaling_server(network, how):
 
 
 @pytest.fixture(scope="session")
-def failover_site(tmp_path_factory, default_site):
-    """A copy of the default site: its previews build into its own _output/, so the session's
-    preview of the default site (site_url) keeps serving its own build."""
-    site = tmp_path_factory.mktemp("failover") / "site"
-    shutil.copytree(
-        default_site,
-        site,
-        ignore=shutil.ignore_patterns("_output", "_preview", ".jupyterlite.doit.db*"),
-    )
-    return site
+def failover_copies():
+    """The failover sites made so far, by flavour."""
+    return {}
 
 
 @pytest.fixture
-def serve_failover_site(network, build_python, failover_site, site_ports, signaling):
+def failover_site(lite, failover_copies, tmp_path_factory):
+    """A copy of the test's flavour of site, built: its previews write their signaling URLs
+    into its own _output/, so the session's preview of that site (lite.url) keeps its own."""
+    if lite.jupyterlab not in failover_copies:
+        site = tmp_path_factory.mktemp("failover") / "site"
+        shutil.copytree(lite.site, site)
+        failover_copies[lite.jupyterlab] = site
+    return failover_copies[lite.jupyterlab]
+
+
+@pytest.fixture
+def serve_failover_site(network, lite, failover_site, site_ports, signaling):
     """serve(urls): the failover site's own preview.py, pointed at these signaling URLs, on the
     port the signaling service lets in; it stops after the test. Taking `signaling` makes sure
     the live service is up: a test before this one may have stopped it."""
     with contextlib.ExitStack() as stack:
 
         def serve(urls):
-            options = [option for url in urls for option in ("--signaling-url", url)]
+            # --no-build: the copy is built; the URLs are the only change
+            options = ["--no-build", *(o for url in urls for o in ("--signaling-url", url))]
             port = site_ports["failover"]
             site_url, _ = stack.enter_context(
-                preview(network, build_python, failover_site, port, *options)
+                preview(network, lite.python, failover_site, port, *options)
             )
             return site_url
 
@@ -152,14 +158,16 @@ def served_signaling_urls(site):
         pytest.param("unreachable", True, id="unreachable address listed first"),
     ],
 )
+@ON_BOTH
 def test_two_people_collaborate_while_one_of_two_signaling_servers_is_down(
     how,
     dead_first,
+    jupyterlab,
     network,
     signaling,
+    lite,
     serve_failover_site,
     failover_site,
-    text_document,
     room,
     alice,
     bob,
@@ -170,12 +178,12 @@ def test_two_people_collaborate_while_one_of_two_signaling_servers_is_down(
         assert served_signaling_urls(failover_site) == urls, "preview.py keeps the order given"
 
         a, b, original = alice_then_bob_on_text(
-            alice, bob, site_url, failover_site, text_document, room
+            alice, bob, site_url, failover_site, lite.text, room, lite.open_in
         )
         trade_edits(a, b, original)
 
         # They met through the live server, and the pages did try the dead one.
-        topic = topic_of(room_prefix(failover_site), room, text_document)
+        topic = topic_of(room_prefix(failover_site), room, lite.text, jupyterlab)
         assert len(signaling.relay.subscribers(topic)) == 2
         if dead.tries is not None:
             assert dead.tries >= 2, f"the pages never tried the dead server: {DEAD_SERVERS[how]}"

@@ -2,7 +2,8 @@
 edits and everyone else's meet, with no reload and nothing lost.
 
 Bob's browser runs on a laptop of its own (browsers.Laptop): a network namespace joined to the
-site's by a link the test cuts. Alice, the site and the signaling server stay up.
+site's by a link the test cuts. Alice, the site and the signaling server stay up. On both
+flavours of site.
 """
 
 import time
@@ -10,6 +11,7 @@ import time
 import pytest
 from support.browsers import MESH_TIMEOUT_MS, Peer, launch_peer
 from support.collaboration import alice_then_bob_on_text, marker, trade_edits
+from support.flavours import ON_BOTH
 from support.networks import Laptop
 from support.processes import wait_until
 
@@ -33,15 +35,15 @@ def bob_on_laptop(laptop, playwright):
     browser.close()
 
 
+@ON_BOTH
 @pytest.mark.parametrize(
     "connections_end", [False, True], ids=["a short drop", "a drop that ends the connections"]
 )
 def test_edits_made_while_the_network_was_down_meet_once_it_is_back(
-    connections_end, laptop, bob_on_laptop, signaling, site_url, default_site, text_document,
-    room, alice
-):  # fmt: skip
+    connections_end, jupyterlab, laptop, bob_on_laptop, signaling, lite, room, alice
+):
     a, b, original = alice_then_bob_on_text(
-        alice, bob_on_laptop, site_url, default_site, text_document, room
+        alice, bob_on_laptop, lite.url, lite.site, lite.text, room, lite.open_in
     )
     before = original + "".join(trade_edits(a, b, original))
 

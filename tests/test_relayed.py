@@ -1,17 +1,19 @@
 """People whose browsers cannot reach each other directly (strict NATs, as on many school and
 mobile networks) still edit together through the site's TURN server (the `ice_servers`
-answer). Here coturn runs in the tests' network namespace, and the test's own config lets the
-browsers use relayed candidates only, as if nothing else got through."""
+answer), on both flavours of site. Here coturn runs in the tests' network namespace, and the
+test's own config lets the browsers use relayed candidates only, as if nothing else got
+through."""
 
 import json
 import shutil
 import subprocess
 
 import pytest
-from support.collaboration import alice_then_bob_on_text, trade_edits
+from support.collaboration import alice_then_bob_on_text, first_document, trade_edits
+from support.flavours import ON_BOTH, opener
 from support.previews import serve_preview
 from support.processes import stop
-from support.sites import render
+from support.sites import build_env, render
 
 TURN_USER, TURN_CREDENTIAL = "class", "turn-credential"
 
@@ -38,10 +40,10 @@ def turn_url(network, tmp_path_factory):
         stop(process)
 
 
-@pytest.fixture(scope="module")
-def relayed_site(turn_url, tmp_path_factory):
+@pytest.fixture
+def relayed_site(jupyterlab, turn_url, tmp_path):
     ice = [{"urls": turn_url, "username": TURN_USER, "credential": TURN_CREDENTIAL}]
-    site = render(tmp_path_factory.mktemp("relayed") / "site", ice_servers=ice)
+    site = render(tmp_path / "site", jupyterlab=jupyterlab, ice_servers=ice)
     config_file = site / "jupyter-lite.json"
     config = json.loads(config_file.read_text())
     config["jupyter-config-data"]["webRtcConfiguration"]["iceTransportPolicy"] = "relay"
@@ -49,18 +51,26 @@ def relayed_site(turn_url, tmp_path_factory):
     return site
 
 
-@pytest.fixture(scope="module")
-def relayed_site_url(network, build_python, relayed_site, site_ports, signaling_service):
+@pytest.fixture
+def relayed_site_url(network, relayed_site, site_ports, signaling_service):
+    python = build_env(relayed_site) / "bin" / "python"
     yield from serve_preview(
-        network, build_python, relayed_site, site_ports["relayed"], signaling_service.url
+        network, python, relayed_site, site_ports["relayed"], signaling_service.url
     )
 
 
+@ON_BOTH
 def test_people_who_can_only_relay_edit_together_through_turn(
-    signaling, relayed_site_url, relayed_site, text_document, room, alice, bob
+    jupyterlab, signaling, relayed_site_url, relayed_site, room, alice, bob
 ):
     a, b, original = alice_then_bob_on_text(
-        alice, bob, relayed_site_url, relayed_site, text_document, room
+        alice,
+        bob,
+        relayed_site_url,
+        relayed_site,
+        first_document(relayed_site, ".md"),
+        room,
+        opener(jupyterlab),
     )
     trade_edits(a, b, original)
     assert a.selected_candidate_types() == [["relay", "relay"]]

@@ -170,6 +170,11 @@ PROVIDER_STATE_JS = """() => {
 class LitePage:
     """A JupyterLite 0.1 page (JupyterLab 3.5 or RetroLab 0.3) showing one shared document."""
 
+    EDITOR_INPUT = ".CodeMirror textarea"  # what takes a cell editor's typing (CodeMirror 5)
+    # The y-webrtc peer connections of the open document's room (extension/src/provider.ts).
+    CONNECTIONS_JS = """() => window.jupyterapp.shell.currentWidget.context._provider
+        ._webrtc.room.webrtcConns.values()"""
+
     def __init__(self, page: Page):
         self.page = page
         self.console = []  # what the page logged, for failure reports
@@ -191,6 +196,10 @@ class LitePage:
     def sharing_status(self):
         return self.page.locator('[title^="Sharing with "]').first.get_attribute("title")
 
+    def peer_count(self):
+        """How many others the page shares the document with now."""
+        return int(self.sharing_status().split()[2])
+
     def open_from_file_browser(self, name):
         """Open a document the way a user does: double-click it in the file browser."""
         self.page.locator(".jp-DirListing-item", has_text=name).dblclick()
@@ -205,21 +214,20 @@ class LitePage:
         """[local, remote] ICE candidate types of each peer connection's selected pair, e.g.
         ["relay", "relay"] when a TURN server relays (see extension/src/provider.ts)."""
         return self.page.evaluate(
-            """async () => {
-                const provider = window.jupyterapp.shell.currentWidget.context._provider;
+            f"""async () => {{
                 const types = [];
-                for (const conn of provider._webrtc.room.webrtcConns.values()) {
+                for (const conn of ({self.CONNECTIONS_JS})()) {{
                     const stats = await conn.peer._pc.getStats();
-                    for (const report of stats.values()) {
-                        if (report.type === 'transport' && report.selectedCandidatePairId) {
+                    for (const report of stats.values()) {{
+                        if (report.type === 'transport' && report.selectedCandidatePairId) {{
                             const pair = stats.get(report.selectedCandidatePairId);
                             types.push([stats.get(pair.localCandidateId).candidateType,
                                         stats.get(pair.remoteCandidateId).candidateType]);
-                        }
-                    }
-                }
+                        }}
+                    }}
+                }}
                 return types;
-            }"""
+            }}"""
         )
 
     # -- the extension's "Share this room" dialog (status bar button "Share")
@@ -382,9 +390,9 @@ class LitePage:
         notebook.press("Escape")
         notebook.press("b")
         notebook.press("Enter")
-        notebook.locator(".jp-Cell").nth(index + 1).locator(
-            ".CodeMirror textarea"
-        ).press_sequentially(text)
+        notebook.locator(".jp-Cell").nth(index + 1).locator(self.EDITOR_INPUT).press_sequentially(
+            text
+        )
 
     def _wait_until_equal(self, read_js, expected, timeout):
         try:

@@ -101,11 +101,11 @@ def alice_then_bob(alice, bob, site_url, document, room, loaded, open_in=None):
     return a, b
 
 
-def alice_then_bob_on_text(alice, bob, site_url, site, document, room):
+def alice_then_bob_on_text(alice, bob, site_url, site, document, room, open_in=None):
     """alice_then_bob on a text file of the site, both showing it; also returns its text."""
     original = text_of(site, document)
     a, b = alice_then_bob(
-        alice, bob, site_url, document, room, lambda page: page.wait_for_text(original)
+        alice, bob, site_url, document, room, lambda page: page.wait_for_text(original), open_in
     )
     b.wait_for_text(original)
     return a, b, original
@@ -122,11 +122,17 @@ def trade_edits(a, b, original):
     return from_alice, from_bob
 
 
-def alice_then_bob_on_notebook(alice, bob, site_url, site, notebook, room):
+def alice_then_bob_on_notebook(alice, bob, site_url, site, notebook, room, open_in=None):
     """alice_then_bob on a notebook of the site; also returns its original cell sources."""
     original = cell_sources_of(site, notebook)
     a, b = alice_then_bob(
-        alice, bob, site_url, notebook, room, lambda page: page.wait_for_cell_sources(original)
+        alice,
+        bob,
+        site_url,
+        notebook,
+        room,
+        lambda page: page.wait_for_cell_sources(original),
+        open_in,
     )
     return a, b, original
 

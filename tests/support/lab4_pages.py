@@ -13,24 +13,34 @@ TEXT_JS = f"() => {SHARED_MODEL_JS}?.getSource() ?? null"
 CELL_SOURCES_JS = f"() => {SHARED_MODEL_JS}?.cells.map(cell => cell.getSource()) ?? null"
 # others in the document's room: awareness states besides this page's own
 PEERS_JS = f"() => ({SHARED_MODEL_JS}?.awareness.getStates().size ?? 1) - 1"
-# For failure reports: what the documents' providers (extension/lab4/src/provider.ts) know.
-PROVIDER_STATE_JS = """() => {
+# The documents' providers (extension/lab4/src/provider.ts), through the `rtc` content provider.
+PROVIDERS_JS = """(() => {
     const drive = window.jupyterapp.serviceManager.contents.defaultDrive;
     const rtc = drive?.contentProviderRegistry?.getProvider?.('rtc');
-    const providers = rtc ? [...rtc.providers.values()] : [];
-    return providers.map(p => ({
+    return rtc ? [...rtc.providers.values()] : [];
+})()"""
+# For failure reports: what they know.
+PROVIDER_STATE_JS = f"""() => {{
+    return {PROVIDERS_JS}.map(p => ({{
         room: p._webrtc?.roomName?.slice(0, 12), subscribers: p._subscribers,
         gateOpen: p._gate?.isOpen, conns: p._webrtc?.room ? p._webrtc.room.webrtcConns.size : null
-    }));
-}"""
+    }}));
+}}"""
 
 
 class Lab4Page(LitePage):
     """A JupyterLab 4 page showing one shared document."""
 
+    EDITOR_INPUT = ".cm-content"  # CodeMirror 6
+    CONNECTIONS_JS = f"""() => {PROVIDERS_JS}
+        .flatMap(p => p._webrtc?.room ? [...p._webrtc.room.webrtcConns.values()] : [])"""
+
     def wait_for_peers(self, count, timeout=SYNC_TIMEOUT_MS):
         """Wait until the document's room has `count` others (its awareness, as the cursors)."""
         self._wait_until_equal(PEERS_JS, count, timeout)
+
+    def peer_count(self):
+        return self.page.evaluate(PEERS_JS)
 
     def save(self):
         """Save with Ctrl-S and wait until no document tab is marked as modified."""

@@ -45,11 +45,12 @@ def preview(network: Network, python, site: Path, port: int, *options):
 
 
 @contextlib.contextmanager
-def default_site_preview():
-    """The default site, rendered, built and served by its own preview.py with its own signaling
-    server, in a private network: yields (network, site, site URL, the site's python)."""
+def default_site_preview(**answers):
+    """The default site (with these answers changed), rendered, built and served by its own
+    preview.py with its own signaling server, in a private network: yields (network, site,
+    site URL, the site's python)."""
     with tempfile.TemporaryDirectory() as scratch, private_network(scratch) as network:
-        site = render(Path(scratch) / "site")
+        site = render(Path(scratch) / "site", **answers)
         python = build_env(site) / "bin" / "python"
         options = ["--signaling-port", network.free_port()]
         with preview(network, python, site, network.free_port(), *options) as (site_url, _):

@@ -32,7 +32,7 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .sites import CACHE, STACK
+from .sites import CACHE, STACK, making
 
 PYODIDE = STACK["pyodide"]
 VERSION = PYODIDE["version"]
@@ -99,9 +99,10 @@ EMSCRIPTEN = {
 def distribution() -> tuple[Path, str]:
     """The archive (made once, cached) and its sha256."""
     digest_file = ARCHIVE.with_name(ARCHIVE.name + ".sha256")
-    if not digest_file.exists():
-        _make()
-        digest_file.write_text(_sha256(ARCHIVE))
+    with making(ARCHIVE):
+        if not digest_file.exists():
+            _make()
+            digest_file.write_text(_sha256(ARCHIVE))
     return ARCHIVE, digest_file.read_text()
 
 

@@ -168,6 +168,13 @@ class Signaling:
         self.processes.clear()
 
 
-def topic_of(room_prefix, room, document):
-    """The signaling topic of a document in a room, as jupyterlab-webrtc-docprovider names it."""
-    return hashlib.sha256(f"{room_prefix}-{room}".encode()).hexdigest() + document
+# What a JupyterLab 4 page's topics start with, apart from JupyterLab 3 ones (FLAVOUR of
+# extension/lab4/src/provider.ts)
+TOPIC_FLAVOURS = {"3": "", "4": "jupyterlab-4:"}
+
+
+def topic_of(room_prefix, room, document, jupyterlab="3"):
+    """The signaling topic of a document in a room, as jupyterlab-webrtc-docprovider names it
+    (and JupyterLab 4 pages, after their flavour)."""
+    room_id = hashlib.sha256(f"{room_prefix}-{room}".encode()).hexdigest()
+    return TOPIC_FLAVOURS[jupyterlab] + room_id + document

@@ -5,6 +5,8 @@ Shared by the tests and by scripts/demo.py, so that both do exactly what a site 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -110,18 +112,30 @@ def build_env(site: Path) -> Path:
     return make_env(python_version(site), pip_requirements(site))
 
 
+@contextlib.contextmanager
+def making(cached: Path):
+    """Hold while making `cached` (a path in CACHE): the tests run in parallel processes, and
+    two of them may need the same thing at once."""
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with open(cached.with_name(cached.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def make_env(version: str, requirements: list[str]) -> Path:
     """A virtual environment with these requirements; one per set of pins, cached."""
     key = hashlib.sha256(json.dumps([version, requirements]).encode()).hexdigest()[:16]
     env_dir = CACHE / "build-envs" / key
-    if (env_dir / "ready").exists():
-        return env_dir
-    shutil.rmtree(env_dir, ignore_errors=True)
-    subprocess.run([_interpreter(version), "-m", "venv", env_dir], check=True)
-    run_in_env(
-        env_dir, ["python", "-m", "pip", "install", "--disable-pip-version-check", *requirements]
-    )
-    (env_dir / "ready").write_text("\n".join(requirements) + "\n")
+    with making(env_dir):
+        if (env_dir / "ready").exists():
+            return env_dir
+        shutil.rmtree(env_dir, ignore_errors=True)
+        subprocess.run([_interpreter(version), "-m", "venv", env_dir], check=True)
+        run_in_env(
+            env_dir,
+            ["python", "-m", "pip", "install", "--disable-pip-version-check", *requirements],
+        )
+        (env_dir / "ready").write_text("\n".join(requirements) + "\n")
     return env_dir
 
 
