@@ -127,12 +127,16 @@ def default_site(built_site):
     return built_site("defaults")
 
 
+def lab4_site_built(tmp_path_factory, name):
+    """A site rendered with jupyterlab=4 (the preview) and every other default, built."""
+    site = render(tmp_path_factory.mktemp(name) / "site", jupyterlab="4")
+    build(site)
+    return site
+
+
 @pytest.fixture(scope="session")
 def lab4_site(tmp_path_factory):
-    """A site rendered with jupyterlab=4 (the preview) and every other default, built."""
-    site = render(tmp_path_factory.mktemp("lab4") / "site", jupyterlab="4")
-    build(site, build_env(site))
-    return site
+    return lab4_site_built(tmp_path_factory, "lab4")
 
 
 @pytest.fixture(scope="session")
@@ -278,10 +282,8 @@ def other_site(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def lab4_other_site(tmp_path_factory):
-    """other_site's JupyterLab 4 counterpart: another room_prefix, built."""
-    site = render(tmp_path_factory.mktemp("lab4-other-site") / "site", jupyterlab="4")
-    build(site, build_env(site))
-    return site
+    """other_site's JupyterLab 4 counterpart: another room_prefix."""
+    return lab4_site_built(tmp_path_factory, "lab4-other-site")
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,9 @@ from support.processes import wait_until
 
 # Chromium ends a peer connection whose consent checks fail for ~30 s.
 CONNECTION_LOST_TIMEOUT_MS = 60_000
+# Once the link is back: the page's signaling socket gives up on its silent connection (lib0:
+# after 30 s without a message) and reconnects, then ICE, on a busy machine.
+MEET_AGAIN_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
@@ -64,7 +67,13 @@ def test_edits_made_while_the_network_was_down_meet_once_it_is_back(
     def alice_has_both_edits():
         return a.text() in merged
 
-    wait_until(alice_has_both_edits, timeout=MESH_TIMEOUT_MS / 1000)
+    try:
+        wait_until(alice_has_both_edits, timeout=MEET_AGAIN_TIMEOUT_MS / 1000)
+    except TimeoutError:
+        raise AssertionError(
+            f"the edits did not meet: alice {a.text()!r}, bob {b.text()!r}; alice's page "
+            f"{a.collaboration_state()}; bob's {b.collaboration_state()}"
+        ) from None
     b.wait_for_text(a.text(), MESH_TIMEOUT_MS)
     back = a.text()
     again = marker("bob-back")

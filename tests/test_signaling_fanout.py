@@ -52,6 +52,9 @@ from support.sites import REPO_ROOT, STACK
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection
 
+# They time what crosses instances through Redis: scripts/test runs them alone (`timed`).
+pytestmark = pytest.mark.timed
+
 PASSWORD = "fan-out-secret"  # Redis' password: must never reach a log
 LOST = "cannot reach Redis"  # what an instance logs once when it loses Redis...
 BACK = "Redis is back"  # ... and once when it has it again

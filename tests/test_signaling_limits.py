@@ -54,6 +54,9 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+# They time the server under attack (p99s, pongs): scripts/test runs them alone (`timed`).
+pytestmark = pytest.mark.timed
+
 OTHERS = "127.0.0.2"  # the well-behaved clients' address; the abuser's is LOOPBACK
 PONG_WITHIN = 0.1  # seconds
 SCHEDULING_SLACK_MS = float(os.environ.get("SLACK", "5.0"))

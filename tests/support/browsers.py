@@ -405,10 +405,10 @@ class LitePage:
             actual = self.page.evaluate(read_js)
             raise AssertionError(
                 f"after {timeout} ms the page shows {actual!r}, expected {expected!r}; "
-                f"{self._collaboration_state()}; dialogs: {self.dialogs()}; "
+                f"{self.collaboration_state()}; dialogs: {self.dialogs()}; "
                 f"it logged, last: {self.console[-8:]}"
             ) from None
 
-    def _collaboration_state(self):
+    def collaboration_state(self):
         """What a failure report says of the page's room and its document's provider."""
         return f"{self.sharing_status()}; provider: {self.page.evaluate(PROVIDER_STATE_JS)}"

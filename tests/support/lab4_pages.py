@@ -23,7 +23,11 @@ PROVIDERS_JS = """(() => {
 PROVIDER_STATE_JS = f"""() => {{
     return {PROVIDERS_JS}.map(p => ({{
         room: p._webrtc?.roomName?.slice(0, 12), subscribers: p._subscribers,
-        gateOpen: p._gate?.isOpen, conns: p._webrtc?.room ? p._webrtc.room.webrtcConns.size : null
+        gateOpen: p._gate?.isOpen,
+        signaling: p._webrtc?.signalingConns.map(c => c.connected),
+        conns: p._webrtc?.room ? [...p._webrtc.room.webrtcConns].map(([id, c]) =>
+            `${{id.slice(0, 8)}}:${{c.connected ? 'connected' : 'not connected'}}`
+            + `${{c.synced ? ',synced' : ''}}${{c.closed ? ',closed' : ''}}`) : null
     }}));
 }}"""
 
@@ -78,7 +82,7 @@ class Lab4Page(LitePage):
         editor.press("Control+a")
         editor.press_sequentially(text)
 
-    def _collaboration_state(self):
+    def collaboration_state(self):
         return f"providers: {self.page.evaluate(PROVIDER_STATE_JS)}"
 
 
