@@ -32,6 +32,9 @@ CHROMIUM_FLAGS = [
 APP_TIMEOUT_MS = 60_000  # first load of JupyterLab on a busy 2-core machine
 SYNC_TIMEOUT_MS = 15_000
 MESH_TIMEOUT_MS = 60_000  # four peers pairing up two by two, on a busy 2-core machine
+# What the page shows (a dialog, a tab's state) may take longer than Playwright's 5 s on a
+# busy 2-core machine running two tests at once.
+expect.set_options(timeout=SYNC_TIMEOUT_MS)
 
 
 def chromium_path(playwright: Playwright | None = None):
@@ -208,7 +211,8 @@ class LitePage:
         return self.page.locator(".jp-Dialog").all_inner_texts()
 
     def wait_for_dialog(self, text):
-        expect(self.page.locator(".jp-Dialog", has_text=text)).to_be_visible()
+        """Wait for a dialog, which may come while the app starts."""
+        expect(self.page.locator(".jp-Dialog", has_text=text)).to_be_visible(timeout=APP_TIMEOUT_MS)
 
     def selected_candidate_types(self):
         """[local, remote] ICE candidate types of each peer connection's selected pair, e.g.
