@@ -52,7 +52,7 @@ from support.sites import REPO_ROOT, STACK
 from websockets.frames import Frame, Opcode
 from websockets.sync.client import ClientConnection
 
-# They time what crosses instances through Redis: scripts/test runs them alone (`timed`).
+# They time what crosses instances through Redis: they need the machine to themselves (`timed`).
 pytestmark = pytest.mark.timed
 
 PASSWORD = "fan-out-secret"  # Redis' password: must never reach a log

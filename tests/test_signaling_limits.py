@@ -54,7 +54,7 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-# They time the server under attack (p99s, pongs): scripts/test runs them alone (`timed`).
+# They time the server under attack (p99s, pongs): they need the machine to themselves (`timed`).
 pytestmark = pytest.mark.timed
 
 OTHERS = "127.0.0.2"  # the well-behaved clients' address; the abuser's is LOOPBACK
