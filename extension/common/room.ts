@@ -1,7 +1,5 @@
 // Rooms: what a link says about the room, and the name y-webrtc and signaling know it by.
 
-import { digest as sha256 } from 'lib0/hash/sha256';
-
 export interface IRoomSecret {
   /** y-webrtc's password: it encrypts what goes through signaling, and only peers with the
    * same secret can connect. null in a room without one. */
@@ -29,20 +27,11 @@ export function roomSecretOf(fragment: string): IRoomSecret {
 
 /** The room's id on signaling: sha256 hex of "PREFIX-ROOM", as jupyterlab-webrtc-docprovider
  * names it on JupyterLab 3 sites, so that one room has one id whichever JupyterLab the site
- * runs. The prefix scopes the room to the site; a document's topic is this id and its path.
- * (lib0's sha256, not the browser's crypto.subtle: a page on plain http has none.) */
-export function roomIdOf(prefix: string, room: string): string {
-  return hex(sha256(new TextEncoder().encode(`${prefix}-${room}`)));
-}
-
-/** `bytes` random bytes as hex (crypto.getRandomValues: pages on plain http have it, unlike
- * crypto.randomUUID). */
-export function randomHex(bytes: number): string {
-  return hex(crypto.getRandomValues(new Uint8Array(bytes)));
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, byte => byte.toString(16).padStart(2, '0')).join('');
+ * runs. The prefix scopes the room to the site; a document's topic is this id and its path. */
+export async function roomIdOf(prefix: string, room: string): Promise<string> {
+  const bytes = new TextEncoder().encode(`${prefix}-${room}`);
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return [...new Uint8Array(digest)].map(byte => byte.toString(16).padStart(2, '0')).join('');
 }
 
 /** Why a link's private room cannot be joined here, or null: the secret is unusable, or the

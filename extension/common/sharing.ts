@@ -1,8 +1,6 @@
 // Sharing a room: its link, a new private room, people's names and who is here. Plain logic,
 // the same on every JupyterLab; each extension shows it its own way.
 
-import { randomHex } from './room';
-
 /** What a link needs: the room, and its secret if it is private. */
 export interface IRoom {
   name: string;
@@ -24,7 +22,11 @@ export function roomLink(page: string, room: IRoom, keepName = false): string {
 
 /** A room nobody can guess, with a secret: 16 random bytes each. */
 export function newPrivateRoom(): IRoom {
-  return { name: `private-${randomHex(6)}`, secret: randomHex(16) };
+  const random = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), byte =>
+      byte.toString(16).padStart(2, '0')
+    ).join('');
+  return { name: `private-${random().slice(0, 12)}`, secret: random() };
 }
 
 /** Longer names would crowd every document's list of who is here. */

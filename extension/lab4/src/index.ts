@@ -15,7 +15,8 @@ import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IUserManager, ServiceManagerPlugin, User } from '@jupyterlab/services';
 
-import { randomHex, roomIdOf, roomSecretError, roomSecretOf } from './common/room';
+import { roomSecretError, roomSecretOf } from './common/room';
+import { randomHex, roomIdOf } from './room-id';
 import { guardPeerContent } from './peer-content';
 import { addSharing } from './sharing';
 import { RoomProvider } from './provider';
