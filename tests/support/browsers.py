@@ -33,7 +33,7 @@ APP_TIMEOUT_MS = 60_000  # first load of JupyterLab on a busy 2-core machine
 SYNC_TIMEOUT_MS = 15_000
 MESH_TIMEOUT_MS = 60_000  # four peers pairing up two by two, on a busy 2-core machine
 # What the page shows (a dialog, a tab's state) may take longer than Playwright's 5 s on a
-# busy 2-core machine running two tests at once.
+# busy 2-core machine (more so with `-n 2`).
 expect.set_options(timeout=SYNC_TIMEOUT_MS)
 
 

@@ -31,10 +31,6 @@ class Lite:
     url: str
 
     @property
-    def page_class(self):
-        return PAGES[self.jupyterlab]
-
-    @property
     def python(self) -> Path:
         """The site's build environment's Python, which runs its preview.py."""
         return build_env(self.site) / "bin" / "python"
