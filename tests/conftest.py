@@ -194,7 +194,16 @@ def network(tmp_path_factory, playwright):
 
 # The previews the signaling service lets in: it reads their origins (with the port) once, when
 # it starts, so a test that serves a site of its own uses one of these ports.
-SITE_PORT_NAMES = ("main", "other", "failover", "relayed", "lab4", "lab4-other", "python")
+SITE_PORT_NAMES = (
+    "main",
+    "other",
+    "failover",
+    "relayed",
+    "lab4",
+    "lab4-other",
+    "python",
+    "lab4-python",
+)
 
 
 @pytest.fixture(scope="session")
@@ -243,21 +252,37 @@ def jupyterlab():
     return "3"
 
 
+def lite_of(request, jupyterlab, fixtures):
+    """flavours.Lite from the fixtures {flavour: (its site, its URL)}."""
+    site, url = fixtures[jupyterlab]
+    return Lite(jupyterlab, request.getfixturevalue(site), request.getfixturevalue(url))
+
+
 @pytest.fixture
 def lite(request, jupyterlab):
     """The session's built and served site of the test's flavour (flavours.Lite)."""
-    site, url = {"3": ("default_site", "site_url"), "4": ("lab4_site", "lab4_site_url")}[jupyterlab]
-    return Lite(jupyterlab, request.getfixturevalue(site), request.getfixturevalue(url))
+    fixtures = {"3": ("default_site", "site_url"), "4": ("lab4_site", "lab4_site_url")}
+    return lite_of(request, jupyterlab, fixtures)
 
 
 @pytest.fixture
 def other_lite(request, jupyterlab):
     """Another deployment of the test's flavour: another room_prefix (other_site)."""
-    site, url = {
+    fixtures = {
         "3": ("other_site", "other_site_url"),
         "4": ("lab4_other_site", "lab4_other_site_url"),
-    }[jupyterlab]
-    return Lite(jupyterlab, request.getfixturevalue(site), request.getfixturevalue(url))
+    }
+    return lite_of(request, jupyterlab, fixtures)
+
+
+@pytest.fixture
+def python_lite(request, jupyterlab):
+    """The site of the test's flavour that serves its own Python (python_site), served."""
+    fixtures = {
+        "3": ("python_site", "python_site_url"),
+        "4": ("lab4_python_site", "lab4_python_site_url"),
+    }
+    return lite_of(request, jupyterlab, fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -358,11 +383,45 @@ def room():
     return f"room-{secrets.token_hex(4)}"
 
 
+def python_site_built(tmp_path_factory, jupyterlab):
+    """A site with python_from: site, built as its workflow builds it with the tests' Pyodide
+    distribution; its content has LESSON."""
+    folder = tmp_path_factory.mktemp(f"python-site-{jupyterlab}")
+    site = render(folder / "site", python_from="site", jupyterlab=jupyterlab)
+    (site / "content" / LESSON).write_text(json.dumps(lesson_notebook(), indent=1))
+    (folder / "step").mkdir()
+    site_with_its_own_python(site, folder / "step")
+    return site
+
+
 @pytest.fixture(scope="session")
 def python_site(tmp_path_factory):
-    """A site with python_from: site, built with the tests' Pyodide distribution; its
-    content has LESSON."""
-    site = render(tmp_path_factory.mktemp("python-site") / "site", python_from="site")
-    (site / "content" / LESSON).write_text(json.dumps(lesson_notebook(), indent=1))
-    site_with_its_own_python(site, tmp_path_factory.mktemp("python-site-step"))
-    return site
+    return python_site_built(tmp_path_factory, "3")
+
+
+@pytest.fixture(scope="session")
+def lab4_python_site(tmp_path_factory):
+    return python_site_built(tmp_path_factory, "4")
+
+
+# --no-build: the sites are built as their workflow builds them (preview.py's own build would
+# leave their Python out)
+@pytest.fixture(scope="session")
+def python_site_url(network, build_python, python_site, site_ports, signaling_service):
+    yield from serve_preview(
+        network,
+        build_python,
+        python_site,
+        site_ports["python"],
+        signaling_service.url,
+        "--no-build",
+    )
+
+
+@pytest.fixture(scope="session")
+def lab4_python_site_url(network, lab4_python_site, site_ports, signaling_service):
+    python = build_env(lab4_python_site) / "bin" / "python"
+    port = site_ports["lab4-python"]
+    yield from serve_preview(
+        network, python, lab4_python_site, port, signaling_service.url, "--no-build"
+    )

@@ -2,6 +2,8 @@
 their own, edit documents together through the site's signaling server, with the site's own
 JupyterLab 4 provider (extension/lab4)."""
 
+import json
+
 import pytest
 from support.browsers import MESH_TIMEOUT_MS, lab_url
 from support.collaboration import (
@@ -79,6 +81,10 @@ def test_a_class_opening_one_document_together_sees_it_once(
         shows(original)(page)
     # What each browser saved is the document, never an empty or doubled copy of it.
     assert [as_shown(name, page.stored(name)) for page in pages] == [original] * 4
+    if document == "notebook":
+        # its metadata too: its kernelspec names the kernel each person's page starts
+        published = json.loads((lab4_site / "content" / name).read_text(encoding="utf-8"))
+        assert [page.stored(name)["metadata"] for page in pages] == [published["metadata"]] * 4
     if document == "text":
         typed = marker("class")
         pages[0].type_at_end(typed)

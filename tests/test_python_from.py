@@ -6,9 +6,10 @@ local distribution the same way (the tests' one, tests/support/pyodide_distribut
 import re
 
 import pytest
+from support.flavours import ON_BOTH
 from support.pyodide_distribution import distribution
 from support.python_sites import KERNEL_PLUGIN, put_python_into, python_step_name
-from support.sites import STACK, read_json, render
+from support.sites import read_json, render, stack_of
 from support.workflows import jobs, step
 
 
@@ -17,25 +18,33 @@ def kernel_settings(output):
     return config.get("litePluginSettings", {}).get(KERNEL_PLUGIN, {})
 
 
-def test_the_built_site_serves_pyodide_and_every_wheel_the_kernel_installs(python_site):
-    output = python_site / "_output"
+@ON_BOTH
+def test_the_built_site_serves_pyodide_and_every_wheel_the_kernel_installs(python_lite):
+    output = python_lite.site / "_output"
+    pyodide = stack_of(python_lite.jupyterlab)["pyodide"]
     settings = kernel_settings(output)
-    assert settings["pyodideUrl"] == "./static/pyodide/pyodide.js"
+    # the file the kernel loads from the CDN (pyodide.js, or pyodide.mjs on 4), from the site
+    assert settings["pyodideUrl"] == "./static/pyodide/" + pyodide["cdn"].rsplit("/", 1)[1]
     assert settings["disablePyPIFallback"] is True  # a missing wheel fails, no silent PyPI
-    lock = read_json(output / "static/pyodide/pyodide-lock.json")
-    assert lock["info"]["version"] == STACK["pyodide"]["version"]
+    runtime = output / "static/pyodide"
+    # Pyodide 0.24's lock names its version; 314's does not, its npm package.json does
+    info = read_json(runtime / "pyodide-lock.json")["info"]
+    assert (info.get("version") or read_json(runtime / "package.json")["version"]) == pyodide[
+        "version"
+    ]
     served = {path.name for path in (output / "pypi").glob("*.whl")}
-    for pin in STACK["pyodide"]["wheels"]:
+    for pin in pyodide["wheels"]:
         name, version = pin.split("==")
         pattern = re.compile(rf"{name.replace('-', '[-_]')}-{re.escape(version)}-.*", re.I)
         assert any(pattern.fullmatch(wheel) for wheel in served), (pin, served)
 
 
-def test_a_site_with_python_from_cdn_loads_it_from_the_cdn(rendered_site):
-    site = rendered_site("defaults")
+@ON_BOTH
+def test_a_site_with_python_from_cdn_loads_it_from_the_cdn(tmp_path, jupyterlab):
+    site = render(tmp_path / "site", jupyterlab=jupyterlab)
     assert "Put Python" not in (site / ".github/workflows/deploy.yml").read_text()
     # the kernel's own default, written out for the site's extension (tests/test_runs_python.py)
-    assert kernel_settings(site) == {"pyodideUrl": STACK["pyodide"]["cdn"]}
+    assert kernel_settings(site) == {"pyodideUrl": stack_of(jupyterlab)["pyodide"]["cdn"]}
 
 
 def test_an_archive_that_is_not_the_pinned_one_is_refused(tmp_path):
@@ -59,11 +68,12 @@ def test_without_a_pinned_sha256_the_step_stops_and_says_so(tmp_path):
     assert variables == {}
 
 
-def test_the_archive_is_cached_under_its_pinned_sha256(tmp_path):
-    site = render(tmp_path / "site", python_from="site")
+@ON_BOTH
+def test_the_archive_is_cached_under_its_pinned_sha256(tmp_path, jupyterlab):
+    site = render(tmp_path / "site", python_from="site", jupyterlab=jupyterlab)
     steps = jobs(site)["build"]["steps"]
     (cache,) = (s for s in steps if s.get("uses", "").startswith("actions/cache@"))
-    pyodide = STACK["pyodide"]
+    pyodide = stack_of(jupyterlab)["pyodide"]
     assert cache["with"] == {
         "path": ".pyodide-archive",
         "key": f"pyodide-{pyodide['version']}-{pyodide['sha256']}",
@@ -77,12 +87,13 @@ def test_the_archive_is_cached_under_its_pinned_sha256(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the sha256 of pyodide-0.24.1.tar.bz2 could not be found where this was written"
-    " (GitHub unreachable, no public source quoting it): fill in copier.yml's"
-    " stack.pyodide.sha256 from the release and remove this mark",
+    reason="the sha256 of the official Pyodide archives (0.24.1, 314.0.6) could not be found"
+    " where this was written (GitHub unreachable, no public source quoting them): fill in"
+    " copier.yml's stacks[...].pyodide.sha256 from the releases and remove this mark",
 )
-def test_the_official_archive_has_a_pinned_sha256():
-    assert re.fullmatch("[0-9a-f]{64}", STACK["pyodide"]["sha256"])
+@ON_BOTH
+def test_the_official_archive_has_a_pinned_sha256(jupyterlab):
+    assert re.fullmatch("[0-9a-f]{64}", stack_of(jupyterlab)["pyodide"]["sha256"])
 
 
 def test_the_python_question_is_asked_only_for_the_pyodide_kernel(tmp_path):

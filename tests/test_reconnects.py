@@ -55,6 +55,8 @@ def test_edits_made_while_the_network_was_down_meet_once_it_is_back(
     a.type_at_end(from_alice)
     b.type_at_end(from_bob)
     if connections_end:
+        for page in (a, b):
+            page.wait_for_connections(0, CONNECTION_LOST_TIMEOUT_MS)
         a.wait_for_peers(0, CONNECTION_LOST_TIMEOUT_MS)
         a.wait_for_people_here(["alice"], CONNECTION_LOST_TIMEOUT_MS)
     else:

@@ -191,8 +191,7 @@ def test_a_site_moves_to_jupyterlab_4_with_its_content_and_answers(template, tmp
     update(site, "--vcs-ref=v1.0.0", *cli_data(MOVE_TO_4))
     after = answers_of(site)
     assert {key: after[key] for key in MOVE_TO_4} == MOVE_TO_4
-    only_on_3 = {"python_from"}  # a question JupyterLab 4 sites are not asked (yet)
-    kept = {k: v for k, v in before.items() if k not in {*MOVE_TO_4, *only_on_3}}
+    kept = {k: v for k, v in before.items() if k not in MOVE_TO_4}
     assert {k: v for k, v in after.items() if k not in MOVE_TO_4} == kept
     assert {n: d for n, d in snapshot(site).items() if n.startswith("content/")} == content
     assert not (site / "retro").exists() and (site / "notebooks" / "jupyter-lite.json").is_file()

@@ -177,18 +177,20 @@ class LitePage:
     # The y-webrtc peer connections of the open document's room (extension/src/provider.ts).
     CONNECTIONS_JS = """() => window.jupyterapp.shell.currentWidget.context._provider
         ._webrtc.room.webrtcConns.values()"""
+    # RetroLab asks for a kernel when the notebook came from a peer (its kernelspec had not
+    # arrived yet); a user answers "No Kernel", and collaboration needs no kernel.
+    ANSWERS_SELECT_KERNEL = True
 
     def __init__(self, page: Page):
         self.page = page
         self.console = []  # what the page logged, for failure reports
         page.on("console", lambda message: self.console.append(f"{message.type}: {message.text}"))
         page.on("pageerror", lambda error: self.console.append(f"pageerror: {error.stack}"))
-        # RetroLab asks for a kernel when the notebook came from a peer (its kernelspec had not
-        # arrived yet); a user answers "No Kernel", and collaboration needs no kernel.
-        page.add_locator_handler(
-            page.locator(".jp-Dialog", has_text="Select Kernel"),
-            lambda dialog: dialog.get_by_role("button", name="No Kernel").click(),
-        )
+        if self.ANSWERS_SELECT_KERNEL:
+            page.add_locator_handler(
+                page.locator(".jp-Dialog", has_text="Select Kernel"),
+                lambda dialog: dialog.get_by_role("button", name="No Kernel").click(),
+            )
 
     # -- sharing status: "Sharing with N peers in ROOM as USER" (lab status bar, retro toolbar)
     def wait_for_peers(self, count, timeout=SYNC_TIMEOUT_MS):
@@ -206,6 +208,11 @@ class LitePage:
     def open_from_file_browser(self, name):
         """Open a document the way a user does: double-click it in the file browser."""
         self.page.locator(".jp-DirListing-item", has_text=name).dblclick()
+
+    def wait_for_connections(self, count, timeout=SYNC_TIMEOUT_MS):
+        """Wait until the document's room has `count` open peer connections."""
+        read = f"() => [...({self.CONNECTIONS_JS})()].filter(conn => conn.connected).length"
+        self._wait_until_equal(read, count, timeout)
 
     def dialogs(self):
         return self.page.locator(".jp-Dialog").all_inner_texts()

@@ -72,14 +72,15 @@ NOTEBOOK_WITHOUT_CELL_IDS = {
 }
 
 
-def open_in_lab(peer, site_url, name, room, fragment="", page_class=None):
+def open_in_lab(peer, site_url, name, room, fragment="", page_class=None, only_host=None):
     """Open JupyterLab in the room, then the document from its file browser, as a user does.
 
     Opening from the loaded app (not with ?path= while it starts) keeps the provider's 1 s
     first-sync window off the busiest moment of a page load. `fragment`: the link's "#..." part
-    (a private room's "#key=SECRET"); `page_class`: see Peer.open.
+    (a private room's "#key=SECRET"); `page_class`, `only_host`: see Peer.open.
     """
-    page = peer.open(lab_url(site_url, room=room, username=peer.name) + fragment, page_class)
+    url = lab_url(site_url, room=room, username=peer.name) + fragment
+    page = peer.open(url, page_class, only_host=only_host)
     page.open_from_file_browser(name)
     if name.endswith(".ipynb"):
         page.wait_for_notebook()

@@ -36,6 +36,8 @@ class Lab4Page(LitePage):
     """A JupyterLab 4 page showing one shared document."""
 
     EDITOR_INPUT = ".cm-content"  # CodeMirror 6
+    # A JupyterLab 4 page has the notebook's kernelspec from the room: "Select Kernel" is a bug.
+    ANSWERS_SELECT_KERNEL = False
     CONNECTIONS_JS = f"""() => {PROVIDERS_JS}
         .flatMap(p => p._webrtc?.room ? [...p._webrtc.room.webrtcConns.values()] : [])"""
 

@@ -57,7 +57,10 @@ def default_site_preview(**answers):
             yield network, site, site_url, python
 
 
-def serve_preview(network, python, site, port, signaling_url):
+def serve_preview(network, python, site, port, signaling_url, *options):
     """preview() of a site pointed at a signaling server, for a fixture to `yield from`: its URL."""
-    with preview(network, python, site, port, "--signaling-url", signaling_url) as (url, _):
+    with preview(network, python, site, port, "--signaling-url", signaling_url, *options) as (
+        url,
+        _,
+    ):
         yield url

@@ -32,18 +32,16 @@ from packaging.markers import default_environment
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .sites import CACHE, STACK, making
+from .sites import CACHE, making, stack_of
 
-PYODIDE = STACK["pyodide"]
-VERSION = PYODIDE["version"]
 FOLDER = CACHE / "pyodide"
-ARCHIVE = FOLDER / f"pyodide-{VERSION}-from-registries.tar.bz2"
 WHEELS = FOLDER / "wheels"  # PyPI's files, as downloaded
 
-# The packages the kernel (jupyterlite-pyodide-kernel 0.1.3, its worker) loads by name through
-# the lock, besides what the wheels it installs require: `loadPackage(["micropip"])`, then
-# `piplite.install(['sqlite3'])`.
-KERNEL_LOADS = ["micropip", "sqlite3"]
+# The packages each flavour's kernel (its worker) loads by name through the lock, besides what
+# the wheels it installs require. jupyterlite-pyodide-kernel 0.1.3: `loadPackage(["micropip"])`,
+# then `piplite.install(['sqlite3'])`; 0.8.6: micropip, then piplite installs of ipykernel, comm,
+# pyodide-kernel (its own wheels or stack.pyodide.wheels), jedi and ipython (the lock's).
+KERNEL_LOADS = {"3": ["micropip", "sqlite3"], "4": ["micropip", "jedi", "ipython"]}
 
 # What Pyodide 0.24.1's lock lists that no registry has. The product never ships these: a site
 # with python_from: site serves the official archive, which has the real ones.
@@ -96,22 +94,26 @@ EMSCRIPTEN = {
 }
 
 
-def distribution() -> tuple[Path, str]:
-    """The archive (made once, cached) and its sha256."""
-    digest_file = ARCHIVE.with_name(ARCHIVE.name + ".sha256")
-    with making(ARCHIVE):
+def distribution(jupyterlab: str = "3") -> tuple[Path, str]:
+    """The archive of the Pyodide that this flavour's kernel runs (made once, cached) and its
+    sha256."""
+    version = stack_of(jupyterlab)["pyodide"]["version"]
+    archive = FOLDER / f"pyodide-{version}-from-registries.tar.bz2"
+    digest_file = archive.with_name(archive.name + ".sha256")
+    with making(archive):
         if not digest_file.exists():
-            _make()
-            digest_file.write_text(_sha256(ARCHIVE))
-    return ARCHIVE, digest_file.read_text()
+            _make(archive, jupyterlab)
+            digest_file.write_text(_sha256(archive))
+    return archive, digest_file.read_text()
 
 
-def _make():
+def _make(archive: Path, jupyterlab: str):
     FOLDER.mkdir(parents=True, exist_ok=True)
+    version = stack_of(jupyterlab)["pyodide"]["version"]
     with tempfile.TemporaryDirectory(dir=FOLDER) as scratch:
         scratch = Path(scratch)
         subprocess.run(
-            ["npm", "pack", "--silent", f"pyodide@{VERSION}"],
+            ["npm", "pack", "--silent", f"pyodide@{version}"],
             cwd=scratch,
             check=True,
             capture_output=True,
@@ -121,35 +123,38 @@ def _make():
             npm_package.extractall(scratch, filter="data")
         runtime = scratch / "package"
         lock = json.loads((runtime / "pyodide-lock.json").read_text())
-        for name in sorted(loaded_through_the_lock(lock)):
+        python = lock["info"]["python"]
+        for name in sorted(loaded_through_the_lock(lock, jupyterlab)):
             entry = lock["packages"][name]
             target = runtime / entry["file_name"]
             if name in STAND_INS:
                 target.write_bytes(_zip(STAND_INS[name]))
             else:
-                shutil.copyfile(_from_pypi(name, entry["version"]), target)
+                shutil.copyfile(_from_pypi(name, entry["version"], python), target)
             entry["sha256"] = _sha256(target)
         (runtime / "pyodide-lock.json").write_text(json.dumps(lock))
-        partial = ARCHIVE.with_suffix(".part")
-        with tarfile.open(partial, "w:bz2") as archive:
-            archive.add(runtime, arcname="pyodide")
-        partial.replace(ARCHIVE)
+        partial = archive.with_suffix(".part")
+        with tarfile.open(partial, "w:bz2") as made:
+            made.add(runtime, arcname="pyodide")
+        partial.replace(archive)
 
 
-def loaded_through_the_lock(lock) -> set[str]:
-    """The lock's packages the kernel loads: KERNEL_LOADS, what the stack's wheels require that
-    the lock has, and what those depend on. A requirement that neither the lock nor the stack's
-    wheels satisfy is an error: the site would fetch it from PyPI at run time."""
-    packages = lock["packages"]
+def loaded_through_the_lock(lock, jupyterlab: str) -> set[str]:
+    """The lock's packages (its keys) the kernel loads: KERNEL_LOADS, what the stack's wheels
+    require that the lock has, and what those depend on. A requirement that neither the lock nor
+    the stack's wheels satisfy is an error: the site would fetch it from PyPI at run time."""
+    # the lock's keys and its `depends` spell names differently (prompt-toolkit, prompt_toolkit)
+    packages = {canonicalize_name(name): name for name in lock["packages"]}
     environment = {**default_environment(), **EMSCRIPTEN}
     python = lock["info"]["python"]
     environment.update(python_full_version=python, python_version=python.rsplit(".", 1)[0])
-    pinned = {canonicalize_name(Requirement(pin).name): pin for pin in PYODIDE["wheels"]}
-    wanted, seen = [*KERNEL_LOADS], set()
+    pyodide = stack_of(jupyterlab)["pyodide"]
+    pinned = {canonicalize_name(Requirement(pin).name): pin for pin in pyodide["wheels"]}
+    wanted, seen = [*KERNEL_LOADS[jupyterlab]], set()
     for pin in pinned.values():
         requirement = Requirement(pin)
         (version,) = (spec.version for spec in requirement.specifier)
-        metadata = _metadata(_from_pypi(requirement.name, version))
+        metadata = _metadata(_from_pypi(requirement.name, version, python))
         for line in metadata.get_all("Requires-Dist") or []:
             needed = Requirement(line)
             if needed.marker and not needed.marker.evaluate({**environment, "extra": ""}):
@@ -159,19 +164,19 @@ def loaded_through_the_lock(lock) -> set[str]:
                 wanted.append(name)
             elif name not in pinned:
                 raise LookupError(
-                    f"{pin} needs {needed}, which neither Pyodide {VERSION}'s lock nor"
-                    " copier.yml's stack.pyodide.wheels has: add a pin there"
+                    f"{pin} needs {needed}, which neither Pyodide {pyodide['version']}'s lock"
+                    " nor copier.yml's stack.pyodide.wheels has: add a pin there"
                 )
     while wanted:
-        name = wanted.pop()
+        name = packages[canonicalize_name(wanted.pop())]
         if name not in seen:
             seen.add(name)
-            wanted += packages[name]["depends"]
+            wanted += lock["packages"][name]["depends"]
     return seen
 
 
-def _from_pypi(name, version) -> Path:
-    """PyPI's wheel of name==version (pure Python), downloaded once."""
+def _from_pypi(name, version, python) -> Path:
+    """PyPI's wheel of name==version (pure Python) for that Python (X.Y.Z), downloaded once."""
     project = "[-_.]".join(map(re.escape, canonicalize_name(name).split("-")))
     pattern = re.compile(rf"{project}-{re.escape(version)}-.*\.whl", re.IGNORECASE)
     found = [path for path in WHEELS.glob("*.whl") if pattern.fullmatch(path.name)]
@@ -186,6 +191,8 @@ def _from_pypi(name, version) -> Path:
                 "--quiet",
                 "--no-deps",
                 "--only-binary=:all:",
+                "--python-version",
+                python.rsplit(".", 1)[0],
                 "--dest",
                 WHEELS,
                 f"{name}=={version}",

@@ -17,6 +17,7 @@ import { IUserManager, ServiceManagerPlugin, User } from '@jupyterlab/services';
 
 import { roomSecretError, roomSecretOf } from './common/room';
 import { randomHex, roomIdOf } from './room-id';
+import { oneRun } from './one-run';
 import { guardPeerContent } from './peer-content';
 import { addSharing } from './sharing';
 import { RoomProvider } from './provider';
@@ -125,4 +126,4 @@ const sharing: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [user, factory, awareness, sharing];
+export default [user, factory, awareness, sharing, oneRun];

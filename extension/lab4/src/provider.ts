@@ -9,6 +9,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { PageConfig, PathExt, URLExt } from '@jupyterlab/coreutils';
 import { Contents } from '@jupyterlab/services';
 import { PromiseDelegate } from '@lumino/coreutils';
+import * as encoding from 'lib0/encoding';
 import { WebrtcProvider } from 'y-webrtc';
 import * as Y from 'yjs';
 
@@ -16,7 +17,9 @@ import { withCellIds } from './common/cell-ids';
 import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
 import { isFromRoom, RoomGate } from './common/gate';
 import { sendsInParts } from './common/parts';
+import { SilentConnections } from './common/silent-connections';
 import { comparable, hash32, isOwnDifferentCopy, loadIdOf } from './common/hash';
+import { ignoreLosingConcurrentSets } from './common/one-run';
 import { guardPeersIdentity, RoomChanges } from './common/peer-content';
 import { JOIN_WAIT_MS, MAX_WAIT_MS, peersSeenBy, whoLoads } from './common/who-loads';
 import { ROOM_CHANGES } from './peer-content';
@@ -38,9 +41,9 @@ export namespace RoomProvider {
  * browser may still show the old site (its service worker's copy), in the same room. */
 const FLAVOUR = 'jupyterlab-4:';
 
-/** Every connection `provider` makes to a peer sends large messages in parts (../common/parts.ts),
- * from its first message on: y-webrtc makes them in the room it opens once its key is ready. */
-function sendLargeMessagesInParts(provider: WebrtcProvider): void {
+/** `watch(conn)` for every connection `provider` makes to a peer, before its first message:
+ * y-webrtc makes them in the room it opens once its key is ready. */
+function watchConnections(provider: WebrtcProvider, watch: (conn: any) => void): void {
   let room: any = provider.room;
   Object.defineProperty(provider, 'room', {
     configurable: true,
@@ -51,7 +54,7 @@ function sendLargeMessagesInParts(provider: WebrtcProvider): void {
       if (conns) {
         const add = conns.set.bind(conns);
         conns.set = (peerId, conn) => {
-          sendsInParts(conn.peer);
+          watch(conn);
           return add(peerId, conn);
         };
       }
@@ -76,6 +79,10 @@ export class RoomProvider {
       cells: this._model instanceof YNotebook ? doc.getArray('cells') : null
     });
     ROOM_CHANGES.set(doc, this._roomChanges);
+    if (this._model instanceof YNotebook) {
+      // two people's runs set a cell's count and state at once (common/one-run.ts)
+      ignoreLosingConcurrentSets(doc);
+    }
     this._gate = new RoomGate({
       doc,
       content: this._contentOf,
@@ -98,7 +105,22 @@ export class RoomProvider {
       filterBcConns: true,
       peerOpts: options.rtcConfiguration ? { config: options.rtcConfiguration } : {}
     });
-    sendLargeMessagesInParts(this._webrtc);
+    watchConnections(this._webrtc, conn => {
+      sendsInParts(conn.peer); // large messages in parts (../common/parts.ts)
+      conn.peer.on('data', () => this._silent.heard(conn, Date.now()));
+      // A connection that comes back after its network dropped has lost what was sent
+      // meanwhile, and y-webrtc syncs only when a connection opens: sync again.
+      const pc: RTCPeerConnection | undefined = conn.peer._pc;
+      let interrupted = false;
+      pc?.addEventListener('iceconnectionstatechange', () => {
+        if (pc.iceConnectionState === 'disconnected') {
+          interrupted = true;
+        } else if (interrupted && ['connected', 'completed'].includes(pc.iceConnectionState)) {
+          interrupted = false;
+          this._syncAgain(conn);
+        }
+      });
+    });
     this._webrtc.on('peers', this._check);
     this._webrtc.on('synced', this._check);
     for (const conn of this._webrtc.signalingConns) {
@@ -196,7 +218,9 @@ export class RoomProvider {
         model.transact(() => {
           model.nbformat = content.nbformat;
           model.nbformat_minor = content.nbformat_minor;
-          model.setMetadata(content.metadata ?? {});
+          // @jupyter/ydoc 4.0 makes the metadata map only in fromJSON: without one, setMetadata
+          // does nothing, and the notebook would lose its kernelspec (and then its kernel)
+          model.ymeta.set('metadata', new Y.Map(Object.entries(content.metadata ?? {})));
         });
         model.insertCells(0, content.cells);
       } else {
@@ -261,8 +285,24 @@ export class RoomProvider {
   };
 
   private _dropStalledConnections = (): void => {
-    this._stalled.drop((this._webrtc.room as any)?.webrtcConns.values() ?? [], Date.now());
+    const conns = [...((this._webrtc.room as any)?.webrtcConns.values() ?? [])];
+    this._stalled.drop(conns, Date.now());
+    this._silent.drop(conns, Date.now());
   };
+
+  /** y-webrtc's first message on a connection that opens: this page's state vector (sync step
+   * 1 of y-protocols), which the peer answers with all this page lacks. */
+  private _syncAgain(conn: any): void {
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, 0); // y-webrtc's messageSync
+    encoding.writeVarUint(encoder, 0); // y-protocols' messageYjsSyncStep1
+    encoding.writeVarUint8Array(encoder, Y.encodeStateVector(this._model.ydoc));
+    try {
+      conn.peer.send(encoding.toUint8Array(encoder));
+    } catch {
+      // closed meanwhile: y-webrtc connects again, and syncs
+    }
+  }
 
   // ------------------------------------------------------------ content
 
@@ -356,6 +396,7 @@ export class RoomProvider {
   private _timer = 0;
   private _watchdog = 0;
   private _stalled = new StalledConnections();
+  private _silent = new SilentConnections();
 }
 
 function randomId(): number {

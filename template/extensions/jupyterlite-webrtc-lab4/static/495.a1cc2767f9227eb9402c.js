@@ -1,1 +1,0 @@
-"use strict";(Array.isArray(self.webpackChunkjupyterlite_webrtc_lab4)?self.webpackChunkjupyterlite_webrtc_lab4:self.webpackChunkjupyterlite_webrtc_lab4=[]).push([[495],{495(e,r,t){t.d(r,["CW",0,4294967295,"V7",0,1<<29,"vZ",0,2147483647])}}]);
