@@ -13,7 +13,7 @@ root on Linux; every request to another host is refused):
   package load), when the kernel has installed its wheels, the output;
 - size: what python_from: site adds to the built site (static/pyodide/ and pypi/).
 
-    .venv/bin/python benchmarks/python.py [--runs 5]
+    .venv/bin/python benchmarks/python.py [--runs 5] [--jupyterlab 4]
 """
 
 import argparse
@@ -31,7 +31,7 @@ from support.browsers import launch_peer
 from support.networks import private_network
 from support.previews import preview
 from support.python_sites import site_with_its_own_python
-from support.sites import build_env, render
+from support.sites import JUPYTERLABS, build_env, render
 
 NOTEBOOK = "one-plus-one.ipynb"
 OUTPUT_TIMEOUT_MS = 300_000
@@ -107,15 +107,18 @@ def first_output(context, url, host):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--jupyterlab", choices=JUPYTERLABS, default="3", help="the flavour")
+    arguments = parser.parse_args()
+    runs = arguments.runs
     with tempfile.TemporaryDirectory() as scratch, sync_playwright() as playwright:
         scratch = Path(scratch)
-        site = render(scratch / "site", python_from="site")
+        site = render(scratch / "site", python_from="site", jupyterlab=arguments.jupyterlab)
         (site / "content" / NOTEBOOK).write_text(json.dumps(one_plus_one()))
         started = time.monotonic()
         output = site_with_its_own_python(site, scratch)
         build_seconds = time.monotonic() - started
         added = size_of(output / "static" / "pyodide") + size_of(output / "pypi")
+        whole = size_of(output)
         python = build_env(site) / "bin" / "python"
         with private_network(scratch, playwright) as network:
             port = network.free_port()
@@ -140,7 +143,10 @@ def main():
                 first_output(warm_profile, url, network.host)
                 warm = [first_output(warm_profile, url, network.host) for _ in range(runs)]
                 browser.close()
-    print(f"python_from: site, {runs} runs each, medians (seconds from page open):")
+    print(
+        f"jupyterlab={arguments.jupyterlab}, python_from: site, {runs} runs each,"
+        " medians (seconds from page open):"
+    )
     for name, results in (("cold cache", cold), ("warm cache", warm)):
         phases = {
             mark: statistics.median(r[mark] for r in results if mark in r) for mark in results[0]
@@ -148,6 +154,7 @@ def main():
         print(f"  {name}: " + ", ".join(f"{mark} {value:.1f}" for mark, value in phases.items()))
         print(f"    first output, every run: {[round(r['first output'], 1) for r in results]}")
     print(f"size added to the site: {added / 1e6:.1f} MB (static/pyodide/ and pypi/)")
+    print(f"the whole built site: {whole / 1e6:.1f} MB")
     print(f"the workflow's Python step and build, local archive: {build_seconds:.1f} s")
 
 
