@@ -404,24 +404,19 @@ def lab4_python_site(tmp_path_factory):
     return python_site_built(tmp_path_factory, "4")
 
 
-# --no-build: the sites are built as their workflow builds them (preview.py's own build would
-# leave their Python out)
+def serve_as_built(network, site, port, signaling_service):
+    """serve_preview of a site as its workflow built it: --no-build (preview.py's own build
+    would leave its Python out)."""
+    python = build_env(site) / "bin" / "python"
+    yield from serve_preview(network, python, site, port, signaling_service.url, "--no-build")
+
+
 @pytest.fixture(scope="session")
-def python_site_url(network, build_python, python_site, site_ports, signaling_service):
-    yield from serve_preview(
-        network,
-        build_python,
-        python_site,
-        site_ports["python"],
-        signaling_service.url,
-        "--no-build",
-    )
+def python_site_url(network, python_site, site_ports, signaling_service):
+    yield from serve_as_built(network, python_site, site_ports["python"], signaling_service)
 
 
 @pytest.fixture(scope="session")
 def lab4_python_site_url(network, lab4_python_site, site_ports, signaling_service):
-    python = build_env(lab4_python_site) / "bin" / "python"
     port = site_ports["lab4-python"]
-    yield from serve_preview(
-        network, python, lab4_python_site, port, signaling_service.url, "--no-build"
-    )
+    yield from serve_as_built(network, lab4_python_site, port, signaling_service)
