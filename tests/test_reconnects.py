@@ -1,8 +1,8 @@
 """A person whose network drops (a school's Wi-Fi) goes on editing alone; once it is back, their
 edits and everyone else's meet, with no reload and nothing lost.
 
-Bob's browser runs on a laptop of its own (browsers.Laptop): a network namespace joined to the
-site's by a link the test cuts. Alice, the site and the signaling server stay up. On both
+Bob's browser runs on a laptop of its own (support.networks.Laptop): a network namespace joined
+to the site's by a link the test cuts. Alice, the site and the signaling server stay up. On both
 flavours of site.
 """
 
@@ -12,7 +12,6 @@ import pytest
 from support.browsers import MESH_TIMEOUT_MS, Peer, launch_peer
 from support.collaboration import alice_then_bob_on_text, marker, trade_edits
 from support.flavours import ON_BOTH
-from support.networks import Laptop
 from support.processes import wait_until
 
 # Chromium ends a peer connection whose consent checks fail for ~30 s.
@@ -23,10 +22,12 @@ MEET_AGAIN_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def laptop(network, playwright, tmp_path):
-    device = Laptop(network, tmp_path, playwright)
-    yield device
-    device.remove()
+def laptop(network):
+    """The session's laptop (support.networks.Laptop), its Wi-Fi up again after the test."""
+    if not network.laptop:
+        pytest.skip("cutting one device's network needs network namespaces (root on Linux)")
+    yield network.laptop
+    network.laptop.restore()
 
 
 @pytest.fixture

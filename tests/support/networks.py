@@ -16,7 +16,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Playwright
 
 from . import processes
@@ -32,10 +31,11 @@ class Network:
     `name` is the network namespace, or None for the normal network.
     """
 
-    def __init__(self, name, host, chromium):
+    def __init__(self, name, host, chromium, laptop=None):
         self.name = name
         self.host = host
         self.chromium = chromium
+        self.laptop = laptop  # its Laptop, when it has one
 
     def command(self, cmd):
         """`cmd` (a list) made to run inside this network."""
@@ -109,39 +109,44 @@ def private_network(workdir, playwright: Playwright | None = None):
         _ip("-n", name, "link", "set", "rtcA", "up")
         _ip("-n", name, "link", "set", "rtcB", "up")
         _ip("-n", name, "route", "add", "default", "dev", "rtcA")
-        yield Network(name, NAMESPACE_ADDRESS, chromium_in(name, chromium, workdir))
+        # The laptop joins now, before any browser starts: a browser that sees an address come
+        # or go fails the requests it has on the way (net::ERR_NETWORK_CHANGED), so a page
+        # loading at that moment would break for a reason no user of the site meets.
+        laptop = Laptop(name, workdir, chromium)
+        try:
+            yield Network(name, NAMESPACE_ADDRESS, chromium_in(name, chromium, workdir), laptop)
+        finally:
+            laptop.remove()
     finally:
         _ip("netns", "delete", name)
 
 
 class Laptop:
-    """A device of its own on `network`: a namespace joined to it by a link that a test can cut,
-    as a laptop's Wi-Fi drops. Browsers launched on `laptop.network` reach the site and the
-    signaling server at the same address as everyone else, through that link."""
+    """A device of its own in the site's network namespace `site_network`: a namespace joined to
+    it by a link that a test can cut, as a laptop's Wi-Fi drops. Browsers launched on
+    `laptop.network` reach the site and the signaling server at the same address as everyone
+    else, through that link. Made once per session, with the site's network (private_network)."""
 
     ADDRESS, GATEWAY = "198.18.1.2", "198.18.1.1"  # another subnet of the benchmarking range
 
-    def __init__(self, network: Network, workdir, playwright: Playwright):
-        if not network.name:
-            pytest.skip("cutting one device's network needs network namespaces (root on Linux)")
-        self.name = f"{network.name}-laptop"
-        self.site_network = network.name
+    def __init__(self, site_network, workdir, chromium):
+        self.name = f"{site_network}-laptop"
+        self.site_network = site_network
         _ip("netns", "add", self.name)
         try:
             _ip(
-                "-n", network.name, "link", "add", "wifiAP", "type", "veth", "peer", "name", "wifi0"
+                "-n", site_network, "link", "add", "wifiAP", "type", "veth", "peer", "name", "wifi0"
             )
-            _ip("-n", network.name, "link", "set", "wifi0", "netns", self.name)
-            _ip("-n", network.name, "addr", "add", f"{self.GATEWAY}/24", "dev", "wifiAP")
-            _ip("-n", network.name, "link", "set", "wifiAP", "up")
+            _ip("-n", site_network, "link", "set", "wifi0", "netns", self.name)
+            _ip("-n", site_network, "addr", "add", f"{self.GATEWAY}/24", "dev", "wifiAP")
+            _ip("-n", site_network, "link", "set", "wifiAP", "up")
             _ip("-n", self.name, "link", "set", "lo", "up")
             _ip("-n", self.name, "addr", "add", f"{self.ADDRESS}/24", "dev", "wifi0")
             self.restore()
         except BaseException:
             self.remove()  # a half-made laptop would be in the way of the next one
             raise
-        chromium = chromium_in(self.name, chromium_path(playwright), workdir)
-        self.network = Network(self.name, self.ADDRESS, chromium)
+        self.network = Network(self.name, self.ADDRESS, chromium_in(self.name, chromium, workdir))
 
     def cut(self):
         """The Wi-Fi drops: the link goes down, and packets on the way are lost."""
@@ -152,8 +157,7 @@ class Laptop:
         _ip("-n", self.name, "route", "replace", "default", "via", self.GATEWAY, "dev", "wifi0")
 
     def remove(self):
-        # The link first: a namespace goes away only once nothing holds it any more, and until
-        # then its end of the link would keep the next laptop's from being made.
+        # The link first: a namespace goes away only once nothing holds it any more.
         subprocess.run(  # not there if making it failed first
             ["ip", "-n", self.site_network, "link", "delete", "wifiAP"], capture_output=True
         )
