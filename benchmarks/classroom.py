@@ -29,7 +29,7 @@ from support.browsers import MESH_TIMEOUT_MS, Peer, lab_url, launch_peer
 from support.flavours import PAGES
 from support.lab4_pages import PEERS_JS, SHARED_MODEL_JS
 from support.previews import default_site_preview, preview
-from support.sites import JUPYTERLABS, stack_of
+from support.sites import DEFAULT_JUPYTERLAB, JUPYTERLABS, stack_of
 
 DOCUMENTS = ("welcome.ipynb", "collaborate.md")
 # What a page shows of the open document, as JSON: the cells' sources, or the text. JupyterLab
@@ -215,7 +215,9 @@ def main():
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--room", type=int, nargs="*", default=[8, 12], help="room sizes")
     parser.add_argument("--edits", type=int, default=20)
-    parser.add_argument("--jupyterlab", choices=JUPYTERLABS, default="3", help="the flavour")
+    parser.add_argument(
+        "--jupyterlab", choices=JUPYTERLABS, default=DEFAULT_JUPYTERLAB, help="the flavour"
+    )
     args = parser.parse_args()
     flavour = args.jupyterlab
     with default_site_preview(jupyterlab=flavour) as (network, site, site_url, python):

@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 from support.browsers import Peer, lab_url, launch_peer
 from support.flavours import PAGES
 from support.previews import default_site_preview
-from support.sites import JUPYTERLABS
+from support.sites import DEFAULT_JUPYTERLAB, JUPYTERLABS
 
 # a mesh of 4 Chromium processes on 2 cores can take a while to connect
 CONNECT_TIMEOUT_MS = 60_000
@@ -118,7 +118,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=30)
     parser.add_argument("--peers", type=int, nargs="+", default=[2, 4])
-    parser.add_argument("--jupyterlab", choices=JUPYTERLABS, default="3", help="the flavour")
+    parser.add_argument(
+        "--jupyterlab", choices=JUPYTERLABS, default=DEFAULT_JUPYTERLAB, help="the flavour"
+    )
     args = parser.parse_args()
     page_class = PAGES[args.jupyterlab]
     with (

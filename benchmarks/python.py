@@ -31,7 +31,7 @@ from support.browsers import launch_peer
 from support.networks import private_network
 from support.previews import preview
 from support.python_sites import site_with_its_own_python
-from support.sites import JUPYTERLABS, build_env, render
+from support.sites import DEFAULT_JUPYTERLAB, JUPYTERLABS, build_env, render
 
 NOTEBOOK = "one-plus-one.ipynb"
 OUTPUT_TIMEOUT_MS = 300_000
@@ -107,7 +107,9 @@ def first_output(context, url, host):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--jupyterlab", choices=JUPYTERLABS, default="3", help="the flavour")
+    parser.add_argument(
+        "--jupyterlab", choices=JUPYTERLABS, default=DEFAULT_JUPYTERLAB, help="the flavour"
+    )
     arguments = parser.parse_args()
     runs = arguments.runs
     with tempfile.TemporaryDirectory() as scratch, sync_playwright() as playwright:

@@ -22,7 +22,7 @@ from support.networks import private_network
 from support.previews import serve_preview
 from support.python_sites import LESSON, lesson_notebook, site_with_its_own_python
 from support.signaling_service import Signaling
-from support.sites import build, build_env, render
+from support.sites import DEFAULT_JUPYTERLAB, build, build_env, render
 from support.updates import template_repo
 
 # A failed browser test leaves a Playwright trace per browser context in this folder of the
@@ -121,22 +121,24 @@ def built_site(rendered_site):
     return get
 
 
-@pytest.fixture(scope="session")
-def default_site(built_site):
-    """The site repo rendered with every default answer and built into _output/."""
-    return built_site("defaults")
-
-
-def lab4_site_built(tmp_path_factory, name):
-    """A site rendered with jupyterlab=4 (the preview) and every other default, built."""
-    site = render(tmp_path_factory.mktemp(name) / "site", jupyterlab="4")
+def site_built(tmp_path_factory, name, jupyterlab, content=None):
+    """A site rendered with `jupyterlab` and every other default answer, with `content` ({file
+    name: its text}) added to content/, built into _output/."""
+    site = render(tmp_path_factory.mktemp(name) / "site", jupyterlab=jupyterlab)
+    for file, text in (content or {}).items():
+        (site / "content" / file).write_text(text, encoding="utf-8")
     build(site)
     return site
 
 
 @pytest.fixture(scope="session")
+def lab3_site(tmp_path_factory):
+    return site_built(tmp_path_factory, "lab3", "3")
+
+
+@pytest.fixture(scope="session")
 def lab4_site(tmp_path_factory):
-    return lab4_site_built(tmp_path_factory, "lab4")
+    return site_built(tmp_path_factory, "lab4", "4")
 
 
 @pytest.fixture(scope="session")
@@ -171,19 +173,19 @@ def topic() -> str:
 
 
 @pytest.fixture(scope="session")
-def build_python(default_site):
+def lab3_build_python(lab3_site):
     """The python of the environment the site's environment.yml pins (it runs preview.py)."""
-    return build_env(default_site) / "bin" / "python"
+    return build_env(lab3_site) / "bin" / "python"
 
 
 @pytest.fixture(scope="session")
-def text_document(default_site):
-    return first_document(default_site, ".md")
+def lab3_text(lab3_site):
+    return first_document(lab3_site, ".md")
 
 
 @pytest.fixture(scope="session")
-def notebook_document(default_site):
-    return first_document(default_site, ".ipynb")
+def lab3_notebook(lab3_site):
+    return first_document(lab3_site, ".ipynb")
 
 
 @pytest.fixture(scope="session")
@@ -212,10 +214,10 @@ def site_ports(network):
 
 
 @pytest.fixture(scope="session")
-def signaling_service(network, site_ports, default_site):
+def signaling_service(network, site_ports, lab3_site):
     """The site's own signaling/server.py, behind a recording relay."""
     origins = [f"http://{network.host}:{site_ports[name]}" for name in SITE_PORT_NAMES]
-    server = default_site / "signaling" / "server.py"
+    server = lab3_site / "signaling" / "server.py"
     service = Signaling(network, server, site_ports["relay"], origins)
     service.start()
     yield service
@@ -234,22 +236,20 @@ def signaling(signaling_service):
 
 
 @pytest.fixture(scope="session")
-def site_url(network, build_python, default_site, site_ports, signaling_service):
-    yield from serve_preview(
-        network, build_python, default_site, site_ports["main"], signaling_service.url
-    )
+def lab3_site_url(network, lab3_site, site_ports, signaling_service):
+    yield from serve_as_built(network, lab3_site, site_ports["main"], signaling_service)
 
 
 @pytest.fixture(scope="session")
 def lab4_site_url(network, lab4_site, site_ports, signaling_service):
-    python = build_env(lab4_site) / "bin" / "python"
-    yield from serve_preview(network, python, lab4_site, site_ports["lab4"], signaling_service.url)
+    yield from serve_as_built(network, lab4_site, site_ports["lab4"], signaling_service)
 
 
 @pytest.fixture
 def jupyterlab():
-    """The flavour a browser test runs on: 3, unless it takes the parameter (flavours.ON_BOTH)."""
-    return "3"
+    """The flavour a browser test runs on: 4, the default answer, unless it takes the parameter
+    (flavours.ON_BOTH, flavours.ON_3)."""
+    return DEFAULT_JUPYTERLAB
 
 
 def lite_of(request, jupyterlab, fixtures):
@@ -261,15 +261,15 @@ def lite_of(request, jupyterlab, fixtures):
 @pytest.fixture
 def lite(request, jupyterlab):
     """The session's built and served site of the test's flavour (flavours.Lite)."""
-    fixtures = {"3": ("default_site", "site_url"), "4": ("lab4_site", "lab4_site_url")}
+    fixtures = {"3": ("lab3_site", "lab3_site_url"), "4": ("lab4_site", "lab4_site_url")}
     return lite_of(request, jupyterlab, fixtures)
 
 
 @pytest.fixture
 def other_lite(request, jupyterlab):
-    """Another deployment of the test's flavour: another room_prefix (other_site)."""
+    """Another deployment of the test's flavour: another room_prefix (lab3_other_site)."""
     fixtures = {
-        "3": ("other_site", "other_site_url"),
+        "3": ("lab3_other_site", "lab3_other_site_url"),
         "4": ("lab4_other_site", "lab4_other_site_url"),
     }
     return lite_of(request, jupyterlab, fixtures)
@@ -295,40 +295,36 @@ def lab4_notebook(lab4_site):
     return first_document(lab4_site, ".ipynb")
 
 
+# Another deployment of this template, per flavour: another room_prefix, and content of its
+# owner's own, a notebook saved before nbformat 4.5 (without cell ids).
+OLD_LESSON = {"old-lesson.ipynb": json.dumps(NOTEBOOK_WITHOUT_CELL_IDS, indent=1)}
+
+
 @pytest.fixture(scope="session")
-def other_site(tmp_path_factory):
-    """Another deployment of this template: another room_prefix, and content of its owner's
-    own, a notebook saved before nbformat 4.5 (old-lesson.ipynb)."""
-    site = render(tmp_path_factory.mktemp("other-site") / "site")
-    notebook = json.dumps(NOTEBOOK_WITHOUT_CELL_IDS, indent=1)
-    (site / "content" / "old-lesson.ipynb").write_text(notebook, encoding="utf-8")
-    return site
+def lab3_other_site(tmp_path_factory):
+    return site_built(tmp_path_factory, "lab3-other-site", "3", OLD_LESSON)
 
 
 @pytest.fixture(scope="session")
 def lab4_other_site(tmp_path_factory):
-    """other_site's JupyterLab 4 counterpart: another room_prefix."""
-    return lab4_site_built(tmp_path_factory, "lab4-other-site")
+    return site_built(tmp_path_factory, "lab4-other-site", "4", OLD_LESSON)
 
 
 @pytest.fixture(scope="session")
 def lab4_other_site_url(network, lab4_other_site, site_ports, signaling_service):
-    python = build_env(lab4_other_site) / "bin" / "python"
-    yield from serve_preview(
-        network, python, lab4_other_site, site_ports["lab4-other"], signaling_service.url
-    )
+    port = site_ports["lab4-other"]
+    yield from serve_as_built(network, lab4_other_site, port, signaling_service)
 
 
 @pytest.fixture(scope="session")
-def notebook_without_cell_ids(other_site):
-    return "old-lesson.ipynb"
+def notebook_without_cell_ids():
+    """Its name in the other sites (lab3_other_site, lab4_other_site)."""
+    return next(iter(OLD_LESSON))
 
 
 @pytest.fixture(scope="session")
-def other_site_url(network, build_python, other_site, site_ports, signaling_service):
-    yield from serve_preview(
-        network, build_python, other_site, site_ports["other"], signaling_service.url
-    )
+def lab3_other_site_url(network, lab3_other_site, site_ports, signaling_service):
+    yield from serve_as_built(network, lab3_other_site, site_ports["other"], signaling_service)
 
 
 PEOPLE = ("alice", "bob", "carol", "dave")
@@ -405,8 +401,8 @@ def lab4_python_site(tmp_path_factory):
 
 
 def serve_as_built(network, site, port, signaling_service):
-    """serve_preview of a site as its workflow built it: --no-build (preview.py's own build
-    would leave its Python out)."""
+    """serve_preview of a site its fixture built: --no-build (preview.py would build it again,
+    and a Python site's build would leave its Python out)."""
     python = build_env(site) / "bin" / "python"
     yield from serve_preview(network, python, site, port, signaling_service.url, "--no-build")
 

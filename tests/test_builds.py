@@ -1,11 +1,33 @@
-"""Every variant builds with `jupyter lite build`, and the BUILT site carries the answers."""
+"""Every variant builds with `jupyter lite build`, and the BUILT site carries the answers, in
+its flavour's keys (JupyterLab 3's webrtc-docprovider, or JupyterLab 4's jupyter-docprovider
+with the site's own provider; their rendered config: test_renders.py, test_lab4_renders.py)."""
 
 import pytest
 import yaml
 from support.answers import VARIANTS
-from support.sites import ALL_APPS, EXTENSION_NAME, build_env, read_json, run_in_env
+from support.sites import ALL_APPS, REPLACED_PLUGINS, build_env, read_json, run_in_env, stack_of
 
 WEBRTC_EXTENSION = "@jupyterlite/webrtc-docprovider"
+# the upstream collaboration each flavour's site ships, beside its own provider
+UPSTREAM_COLLABORATION = {
+    "3": {WEBRTC_EXTENSION},
+    "4": {"@jupyter/docprovider-extension", "@jupyter/collaboration-extension"},
+}
+# what an extension is built for: the builder, or the application it plugs into
+JUPYTERLAB_PACKAGES = ["@jupyterlab/builder", "@jupyterlab/application"]
+
+
+def collaborates(config, jupyterlab):
+    """Whether an app page with this config has collaboration on, in its flavour's key."""
+    return config["collaborative"] if jupyterlab == "3" else not config["disableRTC"]
+
+
+def default_room(config, jupyterlab):
+    """The default room an app page with this config joins (None: none)."""
+    if jupyterlab == "4":
+        return config.get("webRtcDefaultRoom")
+    overrides = config.get("settingsOverrides", {})
+    return overrides.get(WEBRTC_EXTENSION + ":plugin", {}).get("room")
 
 
 def merged_config(output, app):
@@ -28,7 +50,8 @@ def test_apps_carry_collaboration_settings(built):
         assert (output / app).is_dir() == (app in answers["apps"]), app
     for app in answers["apps"]:
         config = merged_config(output, app)
-        assert config["collaborative"] is (app in answers["collaborative_apps"]), app
+        on = app in answers["collaborative_apps"]
+        assert collaborates(config, answers["jupyterlab"]) is on, app
         assert config["fullWebRtcSignalingUrls"] == answers["signaling_urls"]
         assert config["webRtcRoomPrefix"] == answers["room_prefix"]
         assert config["appName"] == answers["site_name"]
@@ -36,24 +59,18 @@ def test_apps_carry_collaboration_settings(built):
 
 def test_default_room_reaches_the_extension_settings(built):
     _, output, answers = built
-    overrides = read_json(output / "jupyter-lite.json")["jupyter-config-data"].get(
-        "settingsOverrides", {}
-    )
-    expected = (
-        {WEBRTC_EXTENSION + ":plugin": {"room": answers["default_room"]}}
-        if answers["default_room"]
-        else {}
-    )
-    assert overrides == expected
+    config = read_json(output / "jupyter-lite.json")["jupyter-config-data"]
+    assert default_room(config, answers["jupyterlab"]) == (answers["default_room"] or None)
 
 
 def test_documents_load_through_the_sites_own_provider(built):
-    """The upstream factory is off and ours ships: its provider is the only one."""
-    _, output, _ = built
+    """The upstream provider is off and ours ships: its provider is the only one."""
+    _, output, answers = built
     config = read_json(output / "jupyter-lite.json")["jupyter-config-data"]
-    assert config["disabledExtensions"] == [WEBRTC_EXTENSION + ":factory"]
+    assert config["disabledExtensions"] == REPLACED_PLUGINS[answers["jupyterlab"]]
+    ours = stack_of(answers["jupyterlab"])["extension"]
     shipped = {extension["name"]: extension for extension in config["federated_extensions"]}
-    assert (output / "extensions" / EXTENSION_NAME / shipped[EXTENSION_NAME]["load"]).is_file()
+    assert (output / "extensions" / ours / shipped[ours]["load"]).is_file()
 
 
 def test_shipped_notebooks_have_stable_cell_ids(built):
@@ -66,16 +83,25 @@ def test_shipped_notebooks_have_stable_cell_ids(built):
         assert len(set(ids)) == len(ids) == len(content["cells"]), notebook.name
 
 
-def test_only_jupyterlab_3_extensions_ship(built):
+def test_only_extensions_of_the_sites_jupyterlab_ship(built):
     _, output, answers = built
+    jupyterlab = answers["jupyterlab"]
     config = read_json(output / "jupyter-lite.json")["jupyter-config-data"]
     names = {extension["name"] for extension in config["federated_extensions"]}
-    assert WEBRTC_EXTENSION in names
+    assert UPSTREAM_COLLABORATION[jupyterlab] <= names
+    assert (
+        not {name for each in UPSTREAM_COLLABORATION.values() for name in each}
+        - {*UPSTREAM_COLLABORATION[jupyterlab]}
+        & names
+    )
     assert ("@jupyterlite/pyodide-kernel-extension" in names) == (answers["kernel"] == "pyodide")
     for name in names:
         package = read_json(output / "extensions" / name / "package.json")
-        builder = package.get("devDependencies", {}).get("@jupyterlab/builder", "")
-        assert builder.lstrip("^~=").startswith("3."), f"{name} is built for JupyterLab {builder}"
+        needs = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
+        versions = [needs[key] for key in JUPYTERLAB_PACKAGES if key in needs]
+        assert versions, f"{name} names no JupyterLab package"
+        built_for = [version.lstrip("^~=") for version in versions]
+        assert all(v.startswith(f"{jupyterlab}.") for v in built_for), f"{name}: {versions}"
 
 
 def test_contents_index_lists_the_content(built):

@@ -19,7 +19,6 @@ import pytest
 from support.browsers import (
     MESH_TIMEOUT_MS,
     SYNC_TIMEOUT_MS,
-    LitePage,
     lab_url,
     retro_url,
 )
@@ -38,7 +37,7 @@ from support.collaboration import (
     text_of,
     trade_edits,
 )
-from support.flavours import ON_BOTH
+from support.flavours import ON_3, ON_BOTH
 from support.previews import preview
 from support.processes import wait_until
 from support.signaling_service import topic_of
@@ -46,17 +45,20 @@ from support.signaling_service import topic_of
 # ---------------------------------------------------------------- scenarios
 
 
+@ON_BOTH
 @pytest.mark.parametrize("server", ["python", "npm"])
 def test_text_file_syncs_both_ways_over_webrtc(
-    server, signaling, site_url, default_site, text_document, room, alice, bob
+    server, jupyterlab, signaling, lite, room, alice, bob
 ):
     signaling.use(server)
-    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
+    a, b, original = alice_then_bob_on_text(
+        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
+    )
 
     from_alice, from_bob = trade_edits(a, b, original)
 
     # The server saw both peers join one topic and trade WebRTC signals; text went peer to peer.
-    topic = topic_of(room_prefix(default_site), room, text_document)
+    topic = topic_of(room_prefix(lite.site), room, lite.text, jupyterlab)
     assert len(signaling.relay.subscribers(topic)) == 2
     signals = [
         m
@@ -95,54 +97,54 @@ def edit_and_insert_cells(editor, inserter, shared, code_source):
     editor.wait_for_cell_sources([*expected[: index + 1], inserted, *expected[index + 1 :]])
 
 
+@ON_BOTH
 @pytest.mark.parametrize("server", ["python", "npm"])
-def test_notebook_cells_sync_both_ways(
-    server, signaling, site_url, default_site, notebook_document, room, alice, bob
-):
+def test_notebook_cells_sync_both_ways(server, jupyterlab, signaling, lite, room, alice, bob):
     signaling.use(server)
     a, b, original = alice_then_bob_on_notebook(
-        alice, bob, site_url, default_site, notebook_document, room
+        alice, bob, lite.url, lite.site, lite.notebook, room, lite.open_in
     )
-    shared = converged(LitePage.cell_sources, [a, b])
-    edit_and_insert_cells(a, b, shared, original[code_cell_index(default_site, notebook_document)])
+    shared = converged(lambda page: page.cell_sources(), [a, b])
+    edit_and_insert_cells(a, b, shared, original[code_cell_index(lite.site, lite.notebook)])
 
 
+@ON_3
 def test_lab_and_retro_edit_one_notebook(
-    signaling, site_url, default_site, notebook_document, room, alice, bob
+    jupyterlab, signaling, lab3_site_url, lab3_site, lab3_notebook, room, alice, bob
 ):
-    original = cell_sources_of(default_site, notebook_document)
-    a = open_in_lab(alice, site_url, notebook_document, room)
+    original = cell_sources_of(lab3_site, lab3_notebook)
+    a = open_in_lab(alice, lab3_site_url, lab3_notebook, room)
     a.wait_for_cell_sources(original)
-    b = open_notebook(bob, retro_url(site_url, notebook_document, room=room, username="bob"))
+    b = open_notebook(bob, retro_url(lab3_site_url, lab3_notebook, room=room, username="bob"))
     a.wait_for_peers(1)
     b.wait_for_peers(1)
     b.wait_for_cell_sources(original)
-    edit_and_insert_cells(
-        a, b, original, original[code_cell_index(default_site, notebook_document)]
+    edit_and_insert_cells(a, b, original, original[code_cell_index(lab3_site, lab3_notebook)])
+
+
+def test_late_joiner_gets_unsaved_edits(signaling, lite, room, alice, bob, carol):
+    a, b, original = alice_then_bob_on_text(
+        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
     )
-
-
-def test_late_joiner_gets_unsaved_edits(
-    signaling, site_url, default_site, text_document, room, alice, bob, carol
-):
-    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
     unsaved = marker("alice")
     a.type_at_end(unsaved)
     b.wait_for_text(original + unsaved)
 
-    c = open_in_lab(carol, site_url, text_document, room)
+    c = lite.open_in(carol, lite.url, lite.text, room)
     c.wait_for_peers(2)
     c.wait_for_text(original + unsaved)
 
 
 def test_one_person_in_two_tabs_and_another_person_edit_one_document(
-    signaling, site_url, default_site, text_document, room, alice, bob
+    signaling, lite, room, alice, bob
 ):
     """Someone who opens the link twice (two tabs, one browser storage): both tabs and the
     other person show one copy of the document, and every edit."""
-    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
-    tab = alice.open_another_tab(lab_url(site_url, room=room, username="alice"))
-    tab.open_from_file_browser(text_document)
+    a, b, original = alice_then_bob_on_text(
+        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
+    )
+    tab = alice.open_another_tab(lab_url(lite.url, room=room, username="alice"), lite.page_class)
+    tab.open_from_file_browser(lite.text)
     tab.wait_for_text_editor()
     tab.wait_for_text(original)
     edits = ""
@@ -155,13 +157,11 @@ def test_one_person_in_two_tabs_and_another_person_edit_one_document(
 
 
 @pytest.mark.parametrize("up", [True, False], ids=["signaling up", "signaling down"])
-def test_alone_editing_and_saving_work(
-    up, signaling, site_url, default_site, text_document, room, alice
-):
+def test_alone_editing_and_saving_work(up, signaling, lite, room, alice):
     if not up:
         signaling.stop()
-    original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
+    original = text_of(lite.site, lite.text)
+    a = lite.open_in(alice, lite.url, lite.text, room)
     a.wait_for_text(original)
     typed = marker("alone")
     a.type_at_end(typed)
@@ -169,7 +169,7 @@ def test_alone_editing_and_saving_work(
     a.wait_for_unsaved_tabs(1)
     a.save()
     # Reopen the document in a new page load: what was saved comes back from browser storage.
-    a.go_to(lab_url(site_url, path=text_document, room=room, username="alice"))
+    a.go_to(lab_url(lite.url, path=lite.text, room=room, username="alice"))
     a.wait_for_text_editor()
     a.wait_for_text(original + typed)
     a.wait_for_peers(0)
@@ -177,9 +177,11 @@ def test_alone_editing_and_saving_work(
 
 
 def test_peers_reconnect_after_signaling_restarts(
-    signaling, site_url, default_site, text_document, room, alice, bob, carol
+    jupyterlab, signaling, lite, room, alice, bob, carol
 ):
-    a, b, original = alice_then_bob_on_text(alice, bob, site_url, default_site, text_document, room)
+    a, b, original = alice_then_bob_on_text(
+        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
+    )
 
     signaling.stop()
     # The peers' own connection does not need the server.
@@ -189,11 +191,11 @@ def test_peers_reconnect_after_signaling_restarts(
 
     signaling.relay.frames.clear()
     signaling.start()
-    topic = topic_of(room_prefix(default_site), room, text_document)
+    topic = topic_of(room_prefix(lite.site), room, lite.text, jupyterlab)
     wait_until(lambda: len(signaling.relay.subscribers(topic)) == 2)  # both subscribed again
 
     # A newcomer finds both through the restarted server, without anyone reloading.
-    c = open_in_lab(carol, site_url, text_document, room)
+    c = lite.open_in(carol, lite.url, lite.text, room)
     c.wait_for_peers(2)
     c.wait_for_text(original + while_down)
     after = marker("carol")
@@ -202,15 +204,13 @@ def test_peers_reconnect_after_signaling_restarts(
     b.wait_for_text(original + while_down + after)
 
 
-def test_a_handshake_lost_on_the_way_is_tried_again(
-    signaling, site_url, default_site, text_document, room, alice, bob
-):
+def test_a_handshake_lost_on_the_way_is_tried_again(signaling, lite, room, alice, bob):
     """On a flaky network the first offer or answer between two people may never arrive."""
-    original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
+    original = text_of(lite.site, lite.text)
+    a = lite.open_in(alice, lite.url, lite.text, room)
     a.wait_for_text(original)
     signaling.relay.lose_handshakes_until = time.monotonic() + 10
-    b = open_in_lab(bob, site_url, text_document, room)
+    b = lite.open_in(bob, lite.url, lite.text, room)
     b.wait_for_text(original)
     assert time.monotonic() < signaling.relay.lose_handshakes_until, "too slow to lose any"
     edit = marker("alice")
@@ -241,19 +241,17 @@ def test_rooms_and_deployments_are_private(
         assert outsider.peer_count() == 0
 
 
-def test_preview_py_alone_gives_collaborating_links(
-    tmp_path, network, default_site, build_python, alice, bob
-):
+def test_preview_py_alone_gives_collaborating_links(tmp_path, network, lite, alice, bob):
     """`python preview.py` as a site owner runs it: build, own signaling server, two links."""
     site = tmp_path / "site"
     shutil.copytree(
-        default_site,
+        lite.site,
         site,
         ignore=shutil.ignore_patterns("_output", "_preview", ".jupyterlite.doit.db*"),
     )
     port, signaling_port = network.free_port(), network.free_port()
     options = ["--signaling-port", signaling_port]
-    with preview(network, build_python, site, port, *options) as (_, printed):
+    with preview(network, lite.python, site, port, *options) as (_, printed):
         links = [
             word for word in printed.split() if word.startswith("http") and "username=" in word
         ]
@@ -263,10 +261,10 @@ def test_preview_py_alone_gives_collaborating_links(
         ]
         assert served["fullWebRtcSignalingUrls"] == [f"ws://{network.host}:{signaling_port}"]
         assert (site / "jupyter-lite.json").read_text() == (
-            default_site / "jupyter-lite.json"
+            lite.site / "jupyter-lite.json"
         ).read_text()
 
-        pages = [alice.open(links[0]), bob.open(links[1])]
+        pages = [alice.open(links[0], lite.page_class), bob.open(links[1], lite.page_class)]
         document = sorted(p.name for p in (site / "content").glob("*.md"))[0]
         original = text_of(site, document)
         for page in pages:
@@ -285,13 +283,6 @@ def test_preview_py_alone_gives_collaborating_links(
 def shown(page, document):
     """What a page shows of the document: its text, or its cells' sources."""
     return page.cell_sources() if document.endswith(".ipynb") else page.text()
-
-
-def wait_for_document(page, document):
-    if document.endswith(".ipynb"):
-        page.wait_for_notebook()
-    else:
-        page.wait_for_text_editor()
 
 
 def wait_for_shown(page, document, expected, timeout=SYNC_TIMEOUT_MS):
@@ -316,47 +307,58 @@ def edit_document(page, site, document):
     return expected
 
 
-def class_opens_together(people, site_url, document, original):
+def class_opens_together(people, site_url, document, original, page_class):
     """Everyone opens the site in a fresh room, then the document within 100 ms, as a class
     does when told "open it now"; returns their pages once each shows it."""
     room = f"class-{secrets.token_hex(4)}"
-    pages = [peer.open(lab_url(site_url, room=room, username=peer.name)) for peer in people]
+    pages = [
+        peer.open(lab_url(site_url, room=room, username=peer.name), page_class) for peer in people
+    ]
     for page in pages:
         page.wait_for_file(document)
     at = pages[0].now() + 1000
     for i, page in enumerate(pages):
         page.open_at(document, at + 30 * i)
     for page in pages:
-        wait_for_document(page, document)
+        page.wait_for_document(document)
         wait_for_shown(page, document, original)
     return pages
 
 
 @pytest.fixture
-def served_document(request):
-    """(site, its URL, a document of it): the default site's notebook or text file, or the
-    other site's notebook saved without cell ids."""
-    fixtures = {
-        "notebook": ("default_site", "site_url", "notebook_document"),
-        "text": ("default_site", "site_url", "text_document"),
-        "notebook without cell ids": ("other_site", "other_site_url", "notebook_without_cell_ids"),
+def served_document(request, lite, other_lite, notebook_without_cell_ids):
+    """(site, its URL, a document of it, its page class): the flavour's site's notebook or text
+    file, or the other site's notebook saved without cell ids."""
+    site = other_lite if request.param == "notebook without cell ids" else lite
+    document = {
+        "notebook": lite.notebook,
+        "text": lite.text,
+        "notebook without cell ids": notebook_without_cell_ids,
     }[request.param]
-    return tuple(map(request.getfixturevalue, fixtures))
+    return site.site, site.url, document, site.page_class
 
 
 CLASS_DOCUMENTS = ["notebook", "text", "notebook without cell ids"]
 
 
+@ON_BOTH
 @pytest.mark.parametrize("served_document", CLASS_DOCUMENTS, indirect=True)
-def test_a_class_opening_one_document_together_sees_it_once(served_document, signaling, people):
+def test_a_class_opening_one_document_together_sees_it_once(
+    jupyterlab, served_document, signaling, people
+):
     """Four people open the same document within a few ms, in a fresh room, twice over: each
     sees it once and no browser saves a wrong copy. (Edits afterwards: the next test.)"""
-    site, site_url, document = served_document
+    site, site_url, document, page_class = served_document
     original = original_of(site, document)
     for _ in range(2):  # two fresh rooms
-        pages = class_opens_together(people, site_url, document, original)
+        pages = class_opens_together(people, site_url, document, original, page_class)
         # What each browser saved is the document, never an empty or doubled copy of it.
         assert [as_shown(document, page.stored(document)) for page in pages] == [original] * 4
+        if jupyterlab == "4" and document.endswith(".ipynb"):
+            # its metadata too (a JupyterLab 4 room once lost it): the kernelspec each page starts
+            published = json.loads((site / "content" / document).read_text(encoding="utf-8"))
+            metadata = [page.stored(document)["metadata"] for page in pages]
+            assert metadata == [published["metadata"]] * 4
 
         for peer in people:
             peer.close_pages()
@@ -366,22 +368,23 @@ def test_a_class_opening_one_document_together_sees_it_once(served_document, sig
 def test_after_a_class_opened_one_document_an_edit_reaches_everyone(
     served_document, signaling, people
 ):
-    site, site_url, document = served_document
+    site, site_url, document, page_class = served_document
     original = original_of(site, document)
-    pages = class_opens_together(people, site_url, document, original)
+    pages = class_opens_together(people, site_url, document, original, page_class)
     expected = edit_document(pages[0], site, document)
     for page in pages:
         wait_for_shown(page, document, expected, MESH_TIMEOUT_MS)
 
 
+@ON_3
 def test_a_notebook_saved_without_cell_ids_is_the_same_cells_in_every_browser(
-    signaling, other_site_url, notebook_without_cell_ids, room, alice, bob
+    jupyterlab, signaling, lab3_other_site_url, notebook_without_cell_ids, room, alice, bob
 ):
     """JupyterLab 3.5 gives such cells random ids at each load; two browsers must load them
     alike, or loads of one notebook by a class opening it together could not merge."""
     document = notebook_without_cell_ids
-    a = open_in_lab(alice, other_site_url, document, room + "-alice")  # each alone
-    b = open_in_lab(bob, other_site_url, document, room + "-bob")
+    a = open_in_lab(alice, lab3_other_site_url, document, room + "-alice")  # each alone
+    b = open_in_lab(bob, lab3_other_site_url, document, room + "-bob")
     for page in (a, b):
         page.wait_for_notebook()
         page.wait_for_cell_sources(as_shown(document, NOTEBOOK_WITHOUT_CELL_IDS))
@@ -392,15 +395,13 @@ def test_a_notebook_saved_without_cell_ids_is_the_same_cells_in_every_browser(
 
 
 @pytest.mark.parametrize("document", ["notebook", "text"])
-def test_documents_opened_apart_merge_into_one_copy(
-    document, signaling, site_url, default_site, text_document, notebook_document, room, alice, bob
-):
+def test_documents_opened_apart_merge_into_one_copy(document, signaling, lite, room, alice, bob):
     """Two people open the document while signaling is down, edit it, then meet."""
-    document = notebook_document if document == "notebook" else text_document
-    original = original_of(default_site, document)
+    document = lite.notebook if document == "notebook" else lite.text
+    original = original_of(lite.site, document)
     signaling.stop()
-    a = open_in_lab(alice, site_url, document, room)
-    b = open_in_lab(bob, site_url, document, room)
+    a = lite.open_in(alice, lite.url, document, room)
+    b = lite.open_in(bob, lite.url, document, room)
     for page in (a, b):
         wait_for_shown(page, document, original)
     if document.endswith(".ipynb"):
@@ -408,7 +409,7 @@ def test_documents_opened_apart_merge_into_one_copy(
         a.wait_for_peers(1)
         b.wait_for_peers(1)
         assert converged(lambda page: shown(page, document), [a, b]) == original
-        edit_and_insert_cells(a, b, original, original[code_cell_index(default_site, document)])
+        edit_and_insert_cells(a, b, original, original[code_cell_index(lite.site, document)])
         return
     from_alice, from_bob = marker("alice"), marker("bob")
     a.type_at_end(from_alice)
@@ -416,13 +417,14 @@ def test_documents_opened_apart_merge_into_one_copy(
     signaling.start()
     a.wait_for_peers(1)
     b.wait_for_peers(1)
-    merged = converged(LitePage.text, [a, b])
+    merged = converged(lambda page: page.text(), [a, b])
     assert merged in (original + from_alice + from_bob, original + from_bob + from_alice)
 
 
-def own_copy_of_bob(bob, site_url, document, room, original):
+def own_copy_of_bob(bob, lite, room, original):
     """Bob edits the document alone and saves it: his browser holds his own version."""
-    b = open_in_lab(bob, site_url, document, room)
+    document = lite.text
+    b = lite.open_in(bob, lite.url, document, room)
     b.wait_for_text(original)
     own = original + marker("bob-own")
     b.type_at_end(own[len(original) :])
@@ -438,70 +440,67 @@ def kept_copies(page, document):
 
 
 def test_a_different_saved_copy_joining_a_room_gets_the_room_and_keeps_its_own(
-    signaling, site_url, default_site, text_document, room, alice, bob
+    signaling, lite, room, alice, bob
 ):
-    original = text_of(default_site, text_document)
-    b, own = own_copy_of_bob(bob, site_url, text_document, room + "-alone", original)
-    a = open_in_lab(alice, site_url, text_document, room)
+    document = lite.text
+    original = text_of(lite.site, document)
+    b, own = own_copy_of_bob(bob, lite, room + "-alone", original)
+    a = lite.open_in(alice, lite.url, document, room)
     a.wait_for_text(original)
 
-    b.go_to(lab_url(site_url, room=room, username="bob"))
-    b.open_from_file_browser(text_document)
-    b.wait_for_text_editor()
+    b.reopen(lab_url(lite.url, room=room, username="bob"), document)
     b.wait_for_peers(1)
     b.wait_for_text(original)
     a.wait_for_text(original)
     b.wait_for_dialog("Your copy was kept")
     assert len(b.dialogs()) == 1, b.dialogs()  # and no "File Changed" question
-    (copy,) = kept_copies(b, text_document)
+    (copy,) = kept_copies(b, document)
     assert b.stored(copy) == own
-    wait_until(lambda: b.stored(text_document) == original)  # JupyterLab saves what it adopted
+    wait_until(lambda: b.stored(document) == original)  # JupyterLab saves what it adopted
 
 
 def test_a_saved_copy_of_the_published_file_joins_without_a_kept_copy(
-    signaling, site_url, default_site, text_document, room, alice, bob
+    signaling, lite, room, alice, bob
 ):
     """Bob saved the file unchanged; the room edited it: nothing of Bob's is lost, so no copy."""
-    original = text_of(default_site, text_document)
-    b = open_in_lab(bob, site_url, text_document, room + "-alone")
+    document = lite.text
+    original = text_of(lite.site, document)
+    b = lite.open_in(bob, lite.url, document, room + "-alone")
     b.wait_for_text(original)
     b.type_at_end(" ")
     b.press("Backspace")
     b.save()
-    a = open_in_lab(alice, site_url, text_document, room)
+    a = lite.open_in(alice, lite.url, document, room)
     a.wait_for_text(original)
     edited = original + marker("alice")
     a.type_at_end(edited[len(original) :])
 
-    b.go_to(lab_url(site_url, room=room, username="bob"))
-    b.open_from_file_browser(text_document)
-    b.wait_for_text_editor()
+    b.reopen(lab_url(lite.url, room=room, username="bob"), document)
     b.wait_for_text(edited)
-    assert kept_copies(b, text_document) == []
+    assert kept_copies(b, document) == []
     assert b.dialogs() == []
 
 
 def test_different_copies_opened_apart_keep_one_and_the_other_aside(
-    signaling, site_url, default_site, text_document, room, alice, bob
+    signaling, lite, room, alice, bob
 ):
-    original = text_of(default_site, text_document)
+    document = lite.text
+    original = text_of(lite.site, document)
     signaling.stop()
-    b, own = own_copy_of_bob(bob, site_url, text_document, room, original)
-    b.go_to(lab_url(site_url, room=room, username="bob"))
-    b.open_from_file_browser(text_document)
-    b.wait_for_text_editor()
+    b, own = own_copy_of_bob(bob, lite, room, original)
+    b.reopen(lab_url(lite.url, room=room, username="bob"), document)
     b.wait_for_text(own)
-    a = open_in_lab(alice, site_url, text_document, room)
+    a = lite.open_in(alice, lite.url, document, room)
     a.wait_for_text(original)
 
     signaling.start()
     a.wait_for_peers(1)
     b.wait_for_peers(1)
-    kept = converged(LitePage.text, [a, b])
+    kept = converged(lambda page: page.text(), [a, b])
     assert kept in (original, own)
     loser = a if kept == own else b
     loser.wait_for_dialog("Your copy was kept")
-    (copy,) = kept_copies(loser, text_document)
+    (copy,) = kept_copies(loser, document)
     assert loser.stored(copy) == (original if loser is a else own)
 
 
@@ -520,7 +519,6 @@ def png_of_size(size):
     return base64.b64encode(png + chunk(b"IEND", b"")).decode()
 
 
-@ON_BOTH
 def test_a_large_image_output_arrives_and_editing_goes_on(
     jupyterlab, signaling, lite, room, alice, bob
 ):

@@ -1,95 +1,13 @@
-"""Sites with jupyterlab=4 (the preview): two or more people, each in a Chromium process of
-their own, edit documents together through the site's signaling server, with the site's own
-JupyterLab 4 provider (extension/lab4)."""
+"""What JupyterLab 4 sites (extension/lab4) do that JupyterLab 3 ones do elsewhere or not at
+all: a private room by its key alone, Markdown's command links stripped, a new file. Their
+scenarios shared with 3 are in test_collaborates.py and the other test modules."""
 
-import json
-
-import pytest
-from support.browsers import MESH_TIMEOUT_MS, lab_url
+from support.browsers import lab_url
 from support.collaboration import (
-    alice_then_bob,
-    as_shown,
-    cell_sources_of,
-    code_cell_index,
     marker,
-    original_of,
     text_of,
-    trade_edits,
 )
 from support.lab4_pages import Lab4Page, open_in_lab4
-
-
-def shows(original):
-    """Waits until a page shows the original document: its text, or its cells' sources."""
-    if isinstance(original, str):
-        return lambda page: page.wait_for_text(original)
-    return lambda page: page.wait_for_cell_sources(original)
-
-
-def test_text_syncs_both_ways_and_a_late_joiner_gets_unsaved_edits(
-    signaling, lab4_site, lab4_site_url, lab4_text, room, alice, bob, carol
-):
-    original = text_of(lab4_site, lab4_text)
-    a, b = alice_then_bob(
-        alice, bob, lab4_site_url, lab4_text, room, shows(original), open_in=open_in_lab4
-    )
-    b.wait_for_text(original)
-    from_alice, from_bob = trade_edits(a, b, original)
-    # nobody saved: carol gets the room's content, not the published file
-    c = open_in_lab4(carol, lab4_site_url, lab4_text, room)
-    c.wait_for_text(original + from_alice + from_bob)
-    c.wait_for_peers(2)
-    for page in (a, b, c):
-        assert page.dialogs() == []
-
-
-def test_notebook_cells_sync_both_ways(
-    signaling, lab4_site, lab4_site_url, lab4_notebook, room, alice, bob
-):
-    original = cell_sources_of(lab4_site, lab4_notebook)
-    a, b = alice_then_bob(
-        alice, bob, lab4_site_url, lab4_notebook, room, shows(original), open_in=open_in_lab4
-    )
-    b.wait_for_cell_sources(original)
-    code = code_cell_index(lab4_site, lab4_notebook)
-    a.set_cell_source(code, "y = 2")
-    expected = [*original[:code], "y = 2", *original[code + 1 :]]
-    b.wait_for_cell_sources(expected)
-    b.set_cell_source(code, "z = 3")
-    a.wait_for_cell_sources([*original[:code], "z = 3", *original[code + 1 :]])
-
-
-@pytest.mark.parametrize("document", ["notebook", "text"])
-def test_a_class_opening_one_document_together_sees_it_once(
-    document, signaling, lab4_site, lab4_site_url, lab4_text, lab4_notebook, people
-):
-    """Four people open the document within 100 ms in a fresh room: each sees it once, no
-    browser saves an empty or doubled copy, and an edit afterwards reaches everyone."""
-    name = lab4_notebook if document == "notebook" else lab4_text
-    original = original_of(lab4_site, name)
-    room = f"class-{marker('')[2:]}"
-    pages = [
-        peer.open(lab_url(lab4_site_url, room=room, username=peer.name), Lab4Page)
-        for peer in people
-    ]
-    for page in pages:
-        page.wait_for_file(name)
-    at = pages[0].now() + 1000
-    for i, page in enumerate(pages):
-        page.open_at(name, at + 30 * i)
-    for page in pages:
-        shows(original)(page)
-    # What each browser saved is the document, never an empty or doubled copy of it.
-    assert [as_shown(name, page.stored(name)) for page in pages] == [original] * 4
-    if document == "notebook":
-        # its metadata too: its kernelspec names the kernel each person's page starts
-        published = json.loads((lab4_site / "content" / name).read_text(encoding="utf-8"))
-        assert [page.stored(name)["metadata"] for page in pages] == [published["metadata"]] * 4
-    if document == "text":
-        typed = marker("class")
-        pages[0].type_at_end(typed)
-        for page in pages:
-            page.wait_for_text(original + typed, MESH_TIMEOUT_MS)
 
 
 def test_a_private_room_meets_only_those_with_its_key(
@@ -108,21 +26,6 @@ def test_a_private_room_meets_only_those_with_its_key(
     b.wait_for_text(original + secret)
     assert outsider.text() == original
     outsider.wait_for_peers(0)
-
-
-def test_a_document_opens_alone_with_signaling_down_and_saves(
-    signaling, lab4_site, lab4_site_url, lab4_text, room, alice
-):
-    signaling.stop()
-    original = text_of(lab4_site, lab4_text)
-    a = open_in_lab4(alice, lab4_site_url, lab4_text, room)
-    a.wait_for_text(original)
-    typed = marker("alone")
-    a.type_at_end(typed)
-    a.wait_for_text(original + typed)
-    a.save()
-    assert a.stored(lab4_text) == original + typed
-    assert a.dialogs() == []
 
 
 def test_command_links_in_markdown_are_stripped(

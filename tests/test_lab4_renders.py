@@ -1,33 +1,21 @@
-"""Sites with jupyterlab=4 (the preview): their files, config and pins follow the answers, and
-the built site loads documents through the site's own JupyterLab 4 provider only."""
+"""Sites with jupyterlab=4 (the default): their files, config and pins follow the answers.
+(Their builds: test_builds.py, whose variants are of both flavours.)"""
 
 import pytest
 import yaml
 from support.sites import (
+    REPLACED_PLUGINS,
     answers_of,
-    build_env,
     pip_requirements,
     read_json,
     render,
-    run_in_env,
     stack_of,
 )
 
 STACK = stack_of("4")
-# jupyter-docprovider's plugins that this site's extension replaces, JupyterLite's user
-# manager (it has no identity: documents would never open), and jupyter-collaboration-ui's
-# shared link (a Jupyter server's, with its token; the extension's Share dialog replaces it)
-REPLACED = [
-    "@jupyter/collaboration-extension:shared-link",
-    "@jupyter/docprovider-extension:websocket-provider-awareness-factory",
-    "@jupyter/docprovider-extension:websocket-provider-document-factory",
-    "@jupyterlite/services-extension:user-manager",
-]
 # Peer content may not run JupyterLab commands by a click (GHSA-mqcg-5x36-vfcg): JupyterLab 4.6
 # has the setting, but on by default.
 COMMAND_LINKER_OFF = {"@jupyterlab/apputils-extension:sanitizer": {"allowCommandLinker": False}}
-# what an extension is built for: the builder, or the application it plugs into
-JUPYTERLAB_PACKAGES = ["@jupyterlab/builder", "@jupyterlab/application"]
 # the JupyterLite apps each answer builds (Notebook 7 is its file browser, notebooks, editor)
 LITE_APPS = {"lab": ["lab"], "notebooks": ["tree", "notebooks", "edit"], "repl": ["repl"]}
 
@@ -72,7 +60,7 @@ def test_files_follow_the_answers(site):
 def test_config_carries_the_answers(site):
     answers = answers_of(site)
     root = read_json(site / "jupyter-lite.json")["jupyter-config-data"]
-    assert root["disabledExtensions"] == REPLACED
+    assert root["disabledExtensions"] == REPLACED_PLUGINS["4"]
     assert root["settingsOverrides"] == COMMAND_LINKER_OFF
     assert root["disableRTC"] is (not answers["collaborative_apps"])
     assert "collaborative" not in root
@@ -107,23 +95,3 @@ def test_environment_pins_the_jupyterlab_4_stack(site):
     )
     python = f"python={STACK['python']}"
     assert python in yaml.safe_load((site / "environment.yml").read_text())["dependencies"]
-
-
-def test_the_built_site_loads_documents_through_its_own_provider_only(lab4_site):
-    output = lab4_site / "_output"
-    config = read_json(output / "jupyter-lite.json")["jupyter-config-data"]
-    shipped = {extension["name"]: extension for extension in config["federated_extensions"]}
-    ours = shipped[STACK["extension"]]
-    assert (output / "extensions" / STACK["extension"] / ours["load"]).is_file()
-    assert {"@jupyter/docprovider-extension", "@jupyter/collaboration-extension"} <= set(shipped)
-    assert "@jupyterlite/webrtc-docprovider" not in shipped
-    assert config["disabledExtensions"] == REPLACED
-    for name in shipped:
-        package = read_json(output / "extensions" / name / "package.json")
-        needs = {**package.get("dependencies", {}), **package.get("devDependencies", {})}
-        versions = [needs[key] for key in JUPYTERLAB_PACKAGES if key in needs]
-        assert versions, f"{name} names no JupyterLab package"
-        assert all(v.lstrip("^~=").startswith("4.") for v in versions), f"{name}: {versions}"
-    listed = {entry["path"] for entry in read_json(output / "api/contents/all.json")["content"]}
-    assert listed == {path.name for path in (lab4_site / "content").iterdir()}
-    run_in_env(build_env(lab4_site), ["jupyter", "lite", "check"], cwd=lab4_site)

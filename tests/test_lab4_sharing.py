@@ -54,10 +54,6 @@ def test_a_shared_link_brings_someone_into_the_same_private_room(
     joins_through(link, bob, a, lab4_text, original)
 
 
-# jupyterlab=4 is a preview: these two were not yet seen passing when merged (issue 18). Not
-# strict, so that a pass does not fail the suite; remove the marks once they pass.
-
-
 def test_a_new_private_room_is_unguessable_and_its_link_works(
     signaling, lab4_site, lab4_site_url, lab4_text, room, alice, bob
 ):

@@ -38,9 +38,9 @@ from support.peer_content import (
 
 
 @pytest.fixture
-def code_cell(default_site, notebook_document):
+def code_cell(lab3_site, lab3_notebook):
     """The index of the notebook's first code cell."""
-    cells = json.loads((default_site / "content" / notebook_document).read_text())["cells"]
+    cells = json.loads((lab3_site / "content" / lab3_notebook).read_text())["cells"]
     return next(i for i, cell in enumerate(cells) if cell["cell_type"] == "code")
 
 
@@ -76,11 +76,11 @@ def vega_charts(page, index):
 
 @pytest.mark.parametrize("alice_trusts_the_cell", [True, False], ids=["trusted", "untrusted"])
 def test_a_peers_outputs_and_buttons_run_nothing_in_your_page(
-    alice_trusts_the_cell, signaling, site_url, default_site, notebook_document, code_cell, room,
+    alice_trusts_the_cell, signaling, lab3_site_url, lab3_site, lab3_notebook, code_cell, room,
     alice, mallory
 ):  # fmt: skip
     a, m, _ = alice_then_bob_on_notebook(
-        alice, mallory, site_url, default_site, notebook_document, room
+        alice, mallory, lab3_site_url, lab3_site, lab3_notebook, room
     )
     set_trusted(a, code_cell, alice_trusts_the_cell)  # as after she ran it, or not
 
@@ -143,10 +143,10 @@ def test_a_peers_outputs_and_buttons_run_nothing_in_your_page(
 
 
 def test_your_own_trusted_output_stays_rich_until_a_peer_changes_that_cell(
-    signaling, site_url, default_site, notebook_document, code_cell, room, alice, mallory
+    signaling, lab3_site_url, lab3_site, lab3_notebook, code_cell, room, alice, mallory
 ):
-    original = cell_sources_of(default_site, notebook_document)
-    a = open_in_lab(alice, site_url, notebook_document, room)
+    original = cell_sources_of(lab3_site, lab3_notebook)
+    a = open_in_lab(alice, lab3_site_url, lab3_notebook, room)
     a.wait_for_cell_sources(original)
     rich = (
         f"<button id='alice-rich' onclick=\"{record('alice-click')}\">Alice's</button>"
@@ -156,7 +156,7 @@ def test_your_own_trusted_output_stays_rich_until_a_peer_changes_that_cell(
     a.page.wait_for_function("() => (window.ranHere || []).includes('alice-own')")
 
     # Mallory joins and edits elsewhere: another cell's source, and a new cell.
-    m = open_in_lab(mallory, site_url, notebook_document, room)
+    m = open_in_lab(mallory, lab3_site_url, lab3_notebook, room)
     a.wait_for_peers(1)
     m.wait_for_peers(1)
     m.page.evaluate(f"() => {{ {NOTEBOOK}.cells.get(0).value.text = 'Mallory was here'; }}")
@@ -179,10 +179,10 @@ def test_your_own_trusted_output_stays_rich_until_a_peer_changes_that_cell(
 
 
 def test_a_peer_cannot_move_your_document_trust_your_saved_copy_or_restyle_your_page(
-    signaling, site_url, default_site, notebook_document, code_cell, room, alice, mallory
+    signaling, lab3_site_url, lab3_site, lab3_notebook, code_cell, room, alice, mallory
 ):
     a, m, _ = alice_then_bob_on_notebook(
-        alice, mallory, site_url, default_site, notebook_document, room
+        alice, mallory, lab3_site_url, lab3_site, lab3_notebook, room
     )
     elsewhere = f"elsewhere-{secrets.token_hex(3)}.ipynb"
     shared_path = f"{CONTEXT}.model.sharedModel.ydoc.getMap('context').get('path')"
@@ -205,7 +205,7 @@ def test_a_peer_cannot_move_your_document_trust_your_saved_copy_or_restyle_your_
     a.page.wait_for_function(f"() => ({colour_of_mallory})().length === 1")
 
     a.page.evaluate(f"() => {CONTEXT}.save()")
-    saved = a.stored(notebook_document)
+    saved = a.stored(lab3_notebook)
     seen = {
         "path": a.page.evaluate(f"() => {CONTEXT}.path"),
         "saved elsewhere": elsewhere in a.stored_names(),
@@ -216,7 +216,7 @@ def test_a_peer_cannot_move_your_document_trust_your_saved_copy_or_restyle_your_
         "colour of mallory": a.page.evaluate(colour_of_mallory),
     }
     assert seen == {
-        "path": notebook_document,
+        "path": lab3_notebook,
         "saved elsewhere": False,
         "cell metadata to save": {},
         "saved cell metadata": {},

@@ -10,14 +10,14 @@ from support.processes import wait_until
 
 
 def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(
-    signaling, site_url, default_site, text_document, room, alice, bob, carol
+    signaling, lab3_site_url, lab3_site, lab3_text, room, alice, bob, carol
 ):
-    original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
+    original = text_of(lab3_site, lab3_text)
+    a = open_in_lab(alice, lab3_site_url, lab3_text, room)
     a.wait_for_text(original)
     a.wait_for_people_here(["alice"])
-    b = open_in_lab(bob, site_url, text_document, room)
-    c = open_in_lab(carol, site_url, text_document, room)
+    b = open_in_lab(bob, lab3_site_url, lab3_text, room)
+    c = open_in_lab(carol, lab3_site_url, lab3_text, room)
     for page in (a, b, c):
         page.wait_for_people_here(["alice", "bob", "carol"])
     assert "(you)" in a.page.locator(".jp-webrtc-safe-load-person", has_text="alice").inner_text()
@@ -28,20 +28,20 @@ def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(
 
 
 def test_someone_without_a_name_is_asked_once_and_everyone_sees_it(
-    signaling, site_url, default_site, text_document, room, alice, bob, carol
+    signaling, lab3_site_url, lab3_site, lab3_text, room, alice, bob, carol
 ):
-    original = text_of(default_site, text_document)
-    a = open_in_lab(alice, site_url, text_document, room)
+    original = text_of(lab3_site, lab3_text)
+    a = open_in_lab(alice, lab3_site_url, lab3_text, room)
     a.wait_for_text(original)
-    link = lab_url(site_url, room=room, username=None)  # as the Share dialog gives it
+    link = lab_url(lab3_site_url, room=room, username=None)  # as the Share dialog gives it
 
     b = bob.open(link)
     b.give_name("Bob Marley")
-    b.open_from_file_browser(text_document)
+    b.open_from_file_browser(lab3_text)
     a.wait_for_people_here(["alice", "Bob Marley"])
     c = carol.open(link)
     c.page.locator(".jp-Dialog", has_text="Your name").get_by_role("button", name="Skip").click()
-    c.open_from_file_browser(text_document)
+    c.open_from_file_browser(lab3_text)
     c.wait_for_text(original)
     wait_until(lambda: len(c.people_here()) == 3)
     names = [name for name in c.people_here() if name not in ("alice", "Bob Marley")]
@@ -49,7 +49,7 @@ def test_someone_without_a_name_is_asked_once_and_everyone_sees_it(
 
     for page in (b, c):  # the next visit: the same name, and no question
         page.go_to(link)
-        page.open_from_file_browser(text_document)
+        page.open_from_file_browser(lab3_text)
         page.wait_for_text(original)
         assert page.dialogs() == []
     a.wait_for_people_here(["alice", "Bob Marley", names[0]])

@@ -12,18 +12,18 @@ OUTSIDERS_WAIT_MS = 5000
 
 
 def test_only_people_with_the_secret_share_a_private_room(
-    signaling, site_url, default_site, text_document, room, people
+    signaling, lab3_site_url, lab3_site, lab3_text, room, people
 ):
     alice, bob, carol, dave = people
-    original = text_of(default_site, text_document)
+    original = text_of(lab3_site, lab3_text)
     secret = secrets.token_urlsafe(16)
-    a = open_in_lab(alice, site_url, text_document, room, f"#key={secret}")
+    a = open_in_lab(alice, lab3_site_url, lab3_text, room, f"#key={secret}")
     a.wait_for_text(original)
-    b = open_in_lab(bob, site_url, text_document, room, f"#key={secret}")
+    b = open_in_lab(bob, lab3_site_url, lab3_text, room, f"#key={secret}")
     b.wait_for_text(original)
     # the right room name, without the secret or with another one
-    c = open_in_lab(carol, site_url, text_document, room)
-    d = open_in_lab(dave, site_url, text_document, room, f"#key={secrets.token_urlsafe(16)}")
+    c = open_in_lab(carol, lab3_site_url, lab3_text, room)
+    d = open_in_lab(dave, lab3_site_url, lab3_text, room, f"#key={secrets.token_urlsafe(16)}")
     for page in (c, d):
         page.wait_for_text(original)
 
@@ -38,7 +38,7 @@ def test_only_people_with_the_secret_share_a_private_room(
         outsider.wait_for_peers(0)
 
     # All four were on the document's topic, and the server saw neither the secret nor any SDP.
-    topic = topic_of(room_prefix(default_site), room, text_document)
+    topic = topic_of(room_prefix(lab3_site), room, lab3_text)
     assert len(signaling.relay.subscribers(topic)) == 4
     relayed = "".join(raw for _, _, raw in signaling.relay.frames)
     assert secret not in relayed
@@ -47,15 +47,15 @@ def test_only_people_with_the_secret_share_a_private_room(
 
 
 def test_a_link_with_an_empty_secret_is_refused_not_joined_in_the_open(
-    signaling, site_url, default_site, text_document, room, alice
+    signaling, lab3_site_url, lab3_site, lab3_text, room, alice
 ):
-    original = text_of(default_site, text_document)
-    a = alice.open(lab_url(site_url, room=room, username="alice") + "#key=")
+    original = text_of(lab3_site, lab3_text)
+    a = alice.open(lab_url(lab3_site_url, room=room, username="alice") + "#key=")
     a.wait_for_dialog("This link's private room cannot be joined")
     assert 'the link\'s "#key=" is empty' in " ".join(a.dialogs())
     a.dismiss_dialog()
-    a.open_from_file_browser(text_document)
+    a.open_from_file_browser(lab3_text)
     a.wait_for_text_editor()
     a.wait_for_text(original)  # the document opens, without collaboration
-    topic = topic_of(room_prefix(default_site), room, text_document)
+    topic = topic_of(room_prefix(lab3_site), room, lab3_text)
     assert signaling.relay.subscribers(topic) == set()

@@ -2,8 +2,7 @@
 edits and everyone else's meet, with no reload and nothing lost.
 
 Bob's browser runs on a laptop of its own (support.networks.Laptop): a network namespace joined
-to the site's by a link the test cuts. Alice, the site and the signaling server stay up. On both
-flavours of site.
+to the site's by a link the test cuts. Alice, the site and the signaling server stay up.
 """
 
 import time
@@ -11,7 +10,6 @@ import time
 import pytest
 from support.browsers import MESH_TIMEOUT_MS, Peer, launch_peer
 from support.collaboration import alice_then_bob_on_text, marker, trade_edits
-from support.flavours import ON_BOTH
 from support.processes import wait_until
 
 # Chromium ends a peer connection whose consent checks fail for ~30 s.
@@ -39,7 +37,6 @@ def bob_on_laptop(laptop, playwright):
     browser.close()
 
 
-@ON_BOTH
 @pytest.mark.parametrize(
     "connections_end", [False, True], ids=["a short drop", "a drop that ends the connections"]
 )

@@ -1,6 +1,6 @@
 """People whose browsers cannot reach each other directly (strict NATs, as on many school and
 mobile networks) still edit together through the site's TURN server (the `ice_servers`
-answer), on both flavours of site. Here coturn runs in the tests' network namespace, and the
+answer). Here coturn runs in the tests' network namespace, and the
 test's own config lets the browsers use relayed candidates only, as if nothing else got
 through."""
 
@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from support.collaboration import alice_then_bob_on_text, first_document, trade_edits
-from support.flavours import ON_BOTH, opener
+from support.flavours import opener
 from support.previews import serve_preview
 from support.processes import stop
 from support.sites import build_env, render
@@ -59,7 +59,6 @@ def relayed_site_url(network, relayed_site, site_ports, signaling_service):
     )
 
 
-@ON_BOTH
 def test_people_who_can_only_relay_edit_together_through_turn(
     jupyterlab, signaling, relayed_site_url, relayed_site, room, alice, bob
 ):

@@ -9,7 +9,6 @@ checks in the pages that already started Python.
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
-from support.browsers import lab_url
 from support.flavours import ON_BOTH
 from support.processes import wait_until
 from support.python_sites import LESSON, LESSON_CELLS, lesson_notebook
@@ -175,13 +174,12 @@ def test_a_run_reaches_everyone_each_runs_their_own_python_and_same_moment_runs_
         assert "NameError" in output.get("ename", "") or output["data"]["text/plain"] == "42"
 
 
+@ON_BOTH
 def test_when_the_network_blocks_the_cdn_the_person_sees_why_and_what_to_tell_the_owner(
-    signaling, site_url, notebook_document, network, room, alice
+    jupyterlab, signaling, lite, network, room, alice
 ):
     """A site with python_from: cdn on a network that blocks the CDN."""
-    page = alice.open(lab_url(site_url, room=room, username="alice"), only_host=network.host)
-    page.open_from_file_browser(notebook_document)
-    page.wait_for_notebook()
+    page = lite.open_in(alice, lite.url, lite.notebook, room, only_host=network.host)
     dialog = page.page.locator(".jp-Dialog", has_text="Python cannot start")
     expect(dialog).to_be_visible()
     text = dialog.inner_text()
@@ -190,7 +188,6 @@ def test_when_the_network_blocks_the_cdn_the_person_sees_why_and_what_to_tell_th
     assert any(url.startswith("https://cdn.jsdelivr.net/") for url in alice.blocked)
 
 
-@ON_BOTH
 def test_errors_stderr_and_rich_outputs_reach_everyone_and_the_owner_stops_a_long_run(
     signaling, python_lite, network, room, alice, bob, no_other_hosts
 ):
@@ -231,7 +228,6 @@ CLASS_CELLS = ("set", "add", "stderr", "html", "png", "error")  # all but the lo
 OUTPUTS_OF_ONE_RUN = {name: 0 if name == "set" else 1 for name in CLASS_CELLS}  # x = 41 shows none
 
 
-@ON_BOTH
 def test_a_class_of_four_runs_every_cell_at_once_nothing_doubled_or_lost_and_saved_right(
     signaling, python_lite, network, room, people, no_other_hosts
 ):

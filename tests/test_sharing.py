@@ -31,49 +31,49 @@ def joins_through(link, guest, host, document, original):
 
 
 def test_a_shared_link_brings_someone_into_the_same_private_room(
-    signaling, site_url, default_site, text_document, room, alice, bob
+    signaling, lab3_site_url, lab3_site, lab3_text, room, alice, bob
 ):
-    original = text_of(default_site, text_document)
+    original = text_of(lab3_site, lab3_text)
     secret = secrets.token_urlsafe(16)
-    a = alice.open(lab_url(site_url, room=room, username="alice") + f"#key={secret}")
-    open_document(a, text_document, original)
+    a = alice.open(lab_url(lab3_site_url, room=room, username="alice") + f"#key={secret}")
+    open_document(a, lab3_text, original)
 
     link = a.share_link()
     parts = urlsplit(link)
-    assert link.startswith(f"{site_url}/lab/index.html?")
+    assert link.startswith(f"{lab3_site_url}/lab/index.html?")
     assert parse_qs(parts.query) == {"room": [room]}  # not alice's name: nobody's
     assert parts.fragment == f"key={secret}"
-    joins_through(link, bob, a, text_document, original)
+    joins_through(link, bob, a, lab3_text, original)
 
 
 def test_a_new_private_room_is_unguessable_and_its_link_works(
-    signaling, site_url, default_site, text_document, room, alice, bob
+    signaling, lab3_site_url, lab3_site, lab3_text, room, alice, bob
 ):
-    original = text_of(default_site, text_document)
-    a = alice.open(lab_url(site_url, room=room, username="alice"))
-    a.wait_for_file(text_document)
+    original = text_of(lab3_site, lab3_text)
+    a = alice.open(lab_url(lab3_site_url, room=room, username="alice"))
+    a.wait_for_file(lab3_text)
     a.start_private_room()
-    a.wait_for_file(text_document)
+    a.wait_for_file(lab3_text)
     link = a.share_link()
     query = parse_qs(urlsplit(link).query)
     assert re.fullmatch(r"private-[0-9a-f]{12}", query["room"][0])
     assert re.fullmatch(r"key=[0-9a-f]{32}", urlsplit(link).fragment)
-    open_document(a, text_document, original)
-    joins_through(link, bob, a, text_document, original)
+    open_document(a, lab3_text, original)
+    joins_through(link, bob, a, lab3_text, original)
 
 
 def test_retrolab_shares_its_notebook_page_from_the_file_menu(
-    signaling, site_url, default_site, notebook_document, room, alice, bob
+    signaling, lab3_site_url, lab3_site, lab3_notebook, room, alice, bob
 ):
-    original = cell_sources_of(default_site, notebook_document)
-    a = open_notebook(alice, retro_url(site_url, notebook_document, room=room, username="alice"))
+    original = cell_sources_of(lab3_site, lab3_notebook)
+    a = open_notebook(alice, retro_url(lab3_site_url, lab3_notebook, room=room, username="alice"))
     a.wait_for_cell_sources(original)
     a.page.get_by_role("menuitem", name="File").click()
     a.page.get_by_role("menuitem", name="Share this room…").click()
     link = a.page.get_by_label("Link to this room").input_value()
     query = parse_qs(urlsplit(link).query)
-    assert link.startswith(f"{site_url}/retro/notebooks/index.html?")
-    assert query == {"path": [notebook_document], "room": [room]}
+    assert link.startswith(f"{lab3_site_url}/retro/notebooks/index.html?")
+    assert query == {"path": [lab3_notebook], "room": [room]}
 
     b = bob.open(link)
     b.give_name("bob")

@@ -574,14 +574,14 @@ def test_help_documents_redis_url_and_the_redis_pin_is_the_tested_one() -> None:
 
 
 @pytest.fixture(scope="module")
-def two_copies(tmp_path_factory, default_site) -> list[Path]:
+def two_copies(tmp_path_factory, lab3_site) -> list[Path]:
     """Two copies of the default site, with its room prefix: each preview builds into its own
     _output/ (the session's preview of the default site keeps serving its own build)."""
     copies = []
     for name in ("a", "b"):
         site = tmp_path_factory.mktemp(f"fanout-{name}") / "site"
         shutil.copytree(
-            default_site,
+            lab3_site,
             site,
             ignore=shutil.ignore_patterns("_output", "_preview", ".jupyterlite.doit.db*"),
         )
@@ -590,14 +590,14 @@ def two_copies(tmp_path_factory, default_site) -> list[Path]:
 
 
 def test_two_people_whose_pages_signal_through_two_instances_edit_together(
-    tmp_path, network, build_python, default_site, two_copies, text_document, room, alice, bob
+    tmp_path, network, lab3_build_python, lab3_site, two_copies, lab3_text, room, alice, bob
 ):
     """Alice's page signals through instance A only, Bob's through B only (a preview of the
     site per instance, as a load balancer could send them): they meet and edit together."""
     redis_server = RedisServer(network)
     site_ports = [network.free_port() for _ in two_copies]
     origins = tuple(f"http://{network.host}:{port}" for port in site_ports)
-    shipped = default_site / "signaling" / "server.py"
+    shipped = lab3_site / "signaling" / "server.py"
     with contextlib.ExitStack() as stack:
         redis_server.start()
         stack.callback(redis_server.stop)
@@ -617,16 +617,16 @@ def test_two_people_whose_pages_signal_through_two_instances_edit_together(
         wait_until(lambda: a.reaches_redis() and b.reaches_redis(), timeout=TIMEOUT)
         site_urls = [
             stack.enter_context(
-                preview(network, build_python, site, port, "--signaling-url", server.url)
+                preview(network, lab3_build_python, site, port, "--signaling-url", server.url)
             )[0]
             for site, port, server in zip(two_copies, site_ports, (a, b), strict=True)
         ]
         assert room_prefix(two_copies[0]) == room_prefix(two_copies[1])
 
-        original = text_of(two_copies[0], text_document)
-        page_a = open_in_lab(alice, site_urls[0], text_document, room)
+        original = text_of(two_copies[0], lab3_text)
+        page_a = open_in_lab(alice, site_urls[0], lab3_text, room)
         page_a.wait_for_text(original)
-        page_b = open_in_lab(bob, site_urls[1], text_document, room)
+        page_b = open_in_lab(bob, site_urls[1], lab3_text, room)
         page_a.wait_for_peers(1)
         page_b.wait_for_peers(1)
         page_b.wait_for_text(original)

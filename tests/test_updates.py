@@ -13,7 +13,16 @@ import sys
 import pytest
 import yaml
 from support.answers import VARIANTS
-from support.sites import REPO_ROOT, TOOLS_ENV, answers_of, build, render, run, stack_of
+from support.sites import (
+    DEFAULT_JUPYTERLAB,
+    REPO_ROOT,
+    TOOLS_ENV,
+    answers_of,
+    build,
+    render,
+    run,
+    stack_of,
+)
 from support.updates import (
     changed_files,
     cli_data,
@@ -79,7 +88,10 @@ def release_2(template):
     """Changes to template-owned files (a pin, a workflow step, .gitignore, a guide) and to files
     the owner owns (README, notebooks, origins), including dropping the welcome notebook."""
     edit_copier_yml(
-        template, lambda config: config["stacks"]["default"]["3"]["build"].append("tornado==6.6.1")
+        template,
+        lambda config: config["stacks"]["default"][DEFAULT_JUPYTERLAB]["build"].append(
+            "tornado==6.6.1"
+        ),
     )
     workflow = next(template.glob("template/*/workflows/deploy.yml.jinja"))
     upload = "      - uses: actions/upload-pages-artifact"
@@ -152,7 +164,7 @@ def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path)
         ({}, {"kernel": "none"}, {"environment.yml", "jupyter-lite.json", "docs/python.md"}),
         (
             {},
-            {"apps": ["lab", "retro", "repl"]},
+            {"apps": ["lab", "notebooks", "repl"]},
             {"jupyter_lite_config.json", "repl/jupyter-lite.json"},
         ),
         (
@@ -182,7 +194,7 @@ MOVE_TO_4 = {
 
 
 def test_a_site_moves_to_jupyterlab_4_with_its_content_and_answers(template, tmp_path):
-    site = generate(template, tmp_path / "site")
+    site = generate(template, tmp_path / "site", jupyterlab="3")
     (site / "content" / "mine.md").write_text("# the owner's\n")
     commit_all(site, "the owner's content")
     content = {name: data for name, data in snapshot(site).items() if name.startswith("content/")}
@@ -459,6 +471,23 @@ def test_update_from_the_last_release_is_a_fresh_render(tmp_path, variant):
         if not owned(path) and updated.get(path) != fresh.get(path)
     }
     assert not differs, f"differs from a fresh render: {differs}"
+
+
+def test_a_site_made_before_the_jupyterlab_question_stays_on_3_when_updated(tmp_path):
+    """New sites get JupyterLab 4; a site whose answers predate the question (0.5.0) was a
+    JupyterLab 3 site, and an update keeps it one, RetroLab included."""
+    ref = release_ref("0.5.0")
+    site = tmp_path / "site"
+    run(["copier", "copy", "--defaults", f"--vcs-ref={ref}", REPO_ROOT, site], tmp_path)
+    assert "jupyterlab" not in answers_of(site)
+    run(["git", "init", "-q"], site)
+    commit_all(site, "site generated from 0.5.0")
+    update(site, "--vcs-ref=HEAD")
+    answers = answers_of(site)
+    assert (answers["jupyterlab"], answers["apps"]) == ("3", ["lab", "retro"])
+    extensions = site / "extensions"  # (Copier leaves an excluded extension's folder, empty)
+    shipped = {path.relative_to(extensions).parts[0] for path in extensions.rglob("*.*")}
+    assert shipped == {stack_of("3")["extension"]}
 
 
 # ------------------------------------------ a conflicted update stops the build ---

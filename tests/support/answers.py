@@ -3,12 +3,14 @@
 VARIANTS: the answer sets that matter: each app alone and together, kernel on/off, workflow and
 pre-commit on/off, default room set/unset, local and public signaling, own or shared browser
 storage, the signaling server with and without the Pages workflow (its own workflow alone),
-ICE servers set or not, Renovate on or off.
+ICE servers set or not, Renovate on or off; JupyterLab 4 (the default) and 3 (those with RetroLab).
 
 STARTER: the answers of the starter repository each release makes.
 
 BAD_ANSWERS: answers the template refuses, with the question named and a phrase of the fix.
 """
+
+from .sites import DEFAULT_JUPYTERLAB
 
 VARIANTS = {
     "defaults": {},
@@ -21,12 +23,18 @@ VARIANTS = {
         "signaling_server": False,
         "renovate": False,
     },
-    "retro-solo": {"apps": ["retro"], "collaborative_apps": [], "kernel": "none"},
+    "retro-solo": {
+        "jupyterlab": "3",
+        "apps": ["retro"],
+        "collaborative_apps": [],
+        "kernel": "none",
+    },
     "repl-only": {"apps": ["repl"], "own_browser_storage": False, "deploy_to_pages": False},
     "all-apps-public": {
         "site_name": 'Physics 101 "Labs"',
         "github_owner": "octo-org",
         "repo_name": "physics-101",
+        "jupyterlab": "3",
         "apps": ["lab", "retro", "repl"],
         "collaborative_apps": ["retro"],
         "python_from": "site",
@@ -38,6 +46,17 @@ VARIANTS = {
         ],
     },
 }
+
+
+def variants_on(jupyterlab):
+    """The variants whose site has this flavour (the default's, unless they answer another)."""
+    return [
+        name
+        for name, given in VARIANTS.items()
+        if given.get("jupyterlab", DEFAULT_JUPYTERLAB) == jupyterlab
+    ]
+
+
 # What each release renders into the starter repository (.github/workflows/release.yml): the
 # defaults, but no room prefix, which the Pages workflow derives from each copy's repository.
 # Not in VARIANTS: its site differs from "defaults" only there.
@@ -55,12 +74,16 @@ BAD_ANSWERS = [
     ({"github_owner": "o" * 40}, "github_owner", "1-39 letters"),
     ({"github_owner": "octo_org"}, "github_owner", "letters, digits or"),
     ({"apps": []}, "apps", "pick at least one app"),
-    ({"apps": ["lab"], "collaborative_apps": ["retro"]}, "collaborative_apps", "add it to apps"),
+    (
+        {"jupyterlab": "3", "apps": ["lab"], "collaborative_apps": ["retro"]},
+        "collaborative_apps",
+        "add it to apps",
+    ),
     ({"collaborative_apps": ["repl"]}, "collaborative_apps", "'repl' is not in"),
     ({"kernel": "xeus"}, "kernel", "'xeus' is not in"),
     ({"jupyterlab": "5"}, "jupyterlab", "'5' is not in"),
     ({"jupyterlab": "4", "apps": ["lab", "retro"]}, "apps", "answer notebooks instead"),
-    ({"apps": ["notebooks"]}, "apps", "answer retro instead"),
+    ({"jupyterlab": "3", "apps": ["notebooks"]}, "apps", "answer retro instead"),
     (
         {"jupyterlab": "4", "apps": ["lab"], "collaborative_apps": ["notebooks"]},
         "collaborative_apps",

@@ -290,6 +290,19 @@ class LitePage:
         """Load another address in this page: a new page load, same browser storage."""
         self.page.goto(url)
 
+    def reopen(self, url, name):
+        """Load `url` in this page again and show the document `name` again, as a person does:
+        from the file browser (JupyterLite 0.1 reopens nothing by itself)."""
+        self.go_to(url)
+        self.open_from_file_browser(name)
+        self.wait_for_document(name)
+
+    def wait_for_document(self, name):
+        if name.endswith(".ipynb"):
+            self.wait_for_notebook()
+        else:
+            self.wait_for_text_editor()
+
     def press(self, key):
         self.page.keyboard.press(key)
 

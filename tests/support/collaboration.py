@@ -82,10 +82,7 @@ def open_in_lab(peer, site_url, name, room, fragment="", page_class=None, only_h
     url = lab_url(site_url, room=room, username=peer.name) + fragment
     page = peer.open(url, page_class, only_host=only_host)
     page.open_from_file_browser(name)
-    if name.endswith(".ipynb"):
-        page.wait_for_notebook()
-    else:
-        page.wait_for_text_editor()
+    page.wait_for_document(name)
     return page
 
 

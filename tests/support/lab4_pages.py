@@ -48,6 +48,13 @@ class Lab4Page(LitePage):
     def peer_count(self):
         return self.page.evaluate(PEERS_JS)
 
+    def reopen(self, url, name):
+        """Load `url` in this page again and show the document `name` again, as a person does:
+        JupyterLab 4 reopens by itself what was open (its workspace, in browser storage), and
+        a dialog may come at once (a double-click in the file browser would wait behind it)."""
+        self.go_to(url)
+        self.wait_for_document(name)
+
     def save(self):
         """Save with Ctrl-S and wait until no document tab is marked as modified."""
         self.page.keyboard.press("Control+s")

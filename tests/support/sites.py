@@ -30,8 +30,9 @@ def stack_of(jupyterlab: str) -> dict:
     return {**STACKS["both"], **STACKS[jupyterlab]}
 
 
-# the default site's
-STACK = stack_of("3")
+# what a new site answers to `jupyterlab` (copier.yml's default when copying), and its stack
+DEFAULT_JUPYTERLAB = "4"
+STACK = stack_of(DEFAULT_JUPYTERLAB)
 CACHE = Path(os.environ.get("SITE_TEMPLATE_CACHE", REPO_ROOT / ".cache"))
 # The sites' own document provider: its source folder and the name its build ships under
 # (JupyterLab 3's; JupyterLab 4's is in extension/lab4/).
@@ -55,7 +56,20 @@ TOOLS_ENV = {
     **OWNER_GIT_ENV,
     "PRE_COMMIT_HOME": str(CACHE / "pre-commit"),
 }
-ALL_APPS = ["lab", "retro", "repl"]
+ALL_APPS = ["lab", "retro", "notebooks", "repl"]
+# The plugins each flavour's site turns off (`disabledExtensions`): the upstream provider its own
+# extension replaces; on 4 also JupyterLite's user manager (it has no identity: documents would
+# never open) and jupyter-collaboration-ui's shared link (a Jupyter server's, with its token; the
+# extension's Share dialog replaces it).
+REPLACED_PLUGINS = {
+    "3": ["@jupyterlite/webrtc-docprovider:factory"],
+    "4": [
+        "@jupyter/collaboration-extension:shared-link",
+        "@jupyter/docprovider-extension:websocket-provider-awareness-factory",
+        "@jupyter/docprovider-extension:websocket-provider-document-factory",
+        "@jupyterlite/services-extension:user-manager",
+    ],
+}
 
 
 def run(command, cwd, *, expect_success=True) -> subprocess.CompletedProcess:

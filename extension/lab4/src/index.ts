@@ -15,6 +15,7 @@ import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 import { IUserManager, ServiceManagerPlugin, User } from '@jupyterlab/services';
 
+import { pythonStart } from './common/python-start';
 import { roomSecretError, roomSecretOf } from './common/room';
 import { randomHex, roomIdOf } from './room-id';
 import { oneRun } from './one-run';
@@ -126,4 +127,4 @@ const sharing: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [user, factory, awareness, sharing, oneRun];
+export default [user, factory, awareness, sharing, oneRun, pythonStart];

@@ -199,8 +199,14 @@ export class RoomProvider {
       published !== null &&
       comparable(this.contentType, file?.content) === comparable(this.contentType, published);
     if (await this._discover(electLoader, mergesWithTheRoom ? JOIN_WAIT_MS : MAX_WAIT_MS)) {
-      await this._keepOwnCopyIfDifferent(file, published);
+      const kept = await this._keepOwnCopyIfDifferent(file, published);
       this._gate.adopt();
+      if (kept) {
+        // The user's version is safe under another name: the file becomes the room's, as
+        // JupyterLab 3.5 saves what it adopted (else, opened alone later, it would show the
+        // version the room did not take).
+        void this.save();
+      }
       return;
     }
     const loaded = await this._readFile();
@@ -319,18 +325,20 @@ export class RoomProvider {
   }
 
   /** Before adopting the room's content: if this browser's copy is the user's own (not the
-   * published file) and differs from the room's, keep it under another name. */
+   * published file) and differs from the room's, keep it under another name; whether it did. */
   private async _keepOwnCopyIfDifferent(
     own: Contents.IModel | null,
     published: any | null
-  ): Promise<void> {
+  ): Promise<boolean> {
     if (own === null) {
-      return;
+      return false;
     }
     const room = this._documentOf(this._gate.wire);
-    if (isOwnDifferentCopy(this.contentType, own.content, published, room)) {
-      await this._saveCopy(own.content, 'the room has a different version of this file');
+    if (!isOwnDifferentCopy(this.contentType, own.content, published, room)) {
+      return false;
     }
+    await this._saveCopy(own.content, 'the room has a different version of this file');
+    return true;
   }
 
   private async _published(): Promise<any | null> {
