@@ -343,14 +343,17 @@ CLASS_DOCUMENTS = ["notebook", "text", "notebook without cell ids"]
 
 @ON_BOTH
 @pytest.mark.parametrize("served_document", CLASS_DOCUMENTS, indirect=True)
-def test_a_class_opening_one_document_together_sees_it_once(
+def test_a_class_opening_one_document_together_sees_it_once_then_an_edit_reaches_everyone(
     jupyterlab, served_document, signaling, people
 ):
     """Four people open the same document within a few ms, in a fresh room, twice over: each
-    sees it once and no browser saves a wrong copy. (Edits afterwards: the next test.)"""
+    sees it once and no browser saves a wrong copy; in the second room, an edit reaches all."""
     site, site_url, document, page_class = served_document
     original = original_of(site, document)
-    for _ in range(2):  # two fresh rooms
+    for fresh_room in range(2):
+        if fresh_room:
+            for peer in people:
+                peer.close_pages()
         pages = class_opens_together(people, site_url, document, original, page_class)
         # What each browser saved is the document, never an empty or doubled copy of it.
         assert [as_shown(document, page.stored(document)) for page in pages] == [original] * 4
@@ -360,17 +363,6 @@ def test_a_class_opening_one_document_together_sees_it_once(
             metadata = [page.stored(document)["metadata"] for page in pages]
             assert metadata == [published["metadata"]] * 4
 
-        for peer in people:
-            peer.close_pages()
-
-
-@pytest.mark.parametrize("served_document", CLASS_DOCUMENTS, indirect=True)
-def test_after_a_class_opened_one_document_an_edit_reaches_everyone(
-    served_document, signaling, people
-):
-    site, site_url, document, page_class = served_document
-    original = original_of(site, document)
-    pages = class_opens_together(people, site_url, document, original, page_class)
     expected = edit_document(pages[0], site, document)
     for page in pages:
         wait_for_shown(page, document, expected, MESH_TIMEOUT_MS)

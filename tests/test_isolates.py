@@ -118,13 +118,19 @@ def test_a_copy_saved_in_the_browser_hides_a_newer_published_file_until_deleted(
         server.shutdown()
 
 
-def test_files_saved_under_jupyterlab_3_show_after_the_site_moves_to_4(tmp_path, browser):
+@pytest.mark.parametrize(
+    "own_browser_storage", [True, False], ids=["own storage", "shared storage"]
+)
+def test_files_saved_under_jupyterlab_3_show_after_the_site_moves_to_4(
+    own_browser_storage, tmp_path, browser
+):
     """A visitor saved a file in their browser on the site as `3`; the owner updates it to `4`
     (same repository, same address, same answers). The visitor keeps the file, and has the 4
     site from their second visit on."""
     www = tmp_path / "www"
     www.mkdir()
-    three = render(tmp_path / "three", repo_name="a")
+    answers = {"repo_name": "a", "own_browser_storage": own_browser_storage}
+    three = render(tmp_path / "three", jupyterlab="3", **answers)
     (www / "a").symlink_to(build_to_drive(three))
     server, origin = serve(www, ExpiredCacheHandler)
     try:
@@ -137,9 +143,7 @@ def test_files_saved_under_jupyterlab_3_show_after_the_site_moves_to_4(tmp_path,
         # what `copier update --data jupyterlab=4` keeps: the other answers (the room prefix,
         # which the browser storage names derive from)
         kept = yaml.safe_load((three / ".copier-answers.yml").read_text())
-        four = render(
-            tmp_path / "four", repo_name="a", room_prefix=kept["room_prefix"], jupyterlab="4"
-        )
+        four = render(tmp_path / "four", room_prefix=kept["room_prefix"], jupyterlab="4", **answers)
         (www / "a").unlink()
         (www / "a").symlink_to(build_to_drive(four))
         # The first visit after it: JupyterLite 0.1's service worker answers from its cache

@@ -69,10 +69,10 @@ def test_config_carries_the_answers(site):
     assert root.get("webRtcDefaultRoom") == (answers["default_room"] or None)
     ice = {"iceServers": answers["ice_servers"]} if answers["ice_servers"] else None
     assert root.get("webRtcConfiguration") == ice
-    own = answers["own_browser_storage"] or None
-    assert (
-        bool(root.get("contentsStorageName")) == bool(root.get("settingsStorageName")) == bool(own)
-    )
+    # shared: JupyterLite 0.1's name, as the owner's JupyterLab 3 sites (0.8 names each path)
+    own = f"JupyterLite Storage - {answers['room_prefix']}"
+    storage = own if answers["own_browser_storage"] else "JupyterLite Storage"
+    assert root["contentsStorageName"] == root["settingsStorageName"] == storage
     landing = None if "lab" in answers["apps"] else "./tree"
     assert root.get("appUrl") == landing
     for answer in answers["apps"]:
