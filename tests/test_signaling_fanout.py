@@ -575,8 +575,8 @@ def test_help_documents_redis_url_and_the_redis_pin_is_the_tested_one() -> None:
 
 @pytest.fixture(scope="module")
 def two_copies(tmp_path_factory, lab3_site) -> list[Path]:
-    """Two copies of the default site, with its room prefix: each preview builds into its own
-    _output/ (the session's preview of the default site keeps serving its own build)."""
+    """Two copies of the JupyterLab 3 site, with its room prefix: each preview builds into its
+    own _output/ (the session's preview of the site keeps serving its own build)."""
     copies = []
     for name in ("a", "b"):
         site = tmp_path_factory.mktemp(f"fanout-{name}") / "site"
