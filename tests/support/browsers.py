@@ -165,7 +165,8 @@ PROVIDER_STATE_JS = """() => {
             `${id.slice(0, 8)}:${c.connected ? 'connected' : 'not connected'}`
             + `${c.synced ? ',synced' : ''}${c.closed ? ',closed' : ''}`),
         wireState: [...(provider._wire?.store.clients ?? [])].map(([id, s]) => `${id}:${s.length}`),
-        shownState: [...(provider._ydoc?.store.clients ?? [])].map(([id, s]) => `${id}:${s.length}`),
+        shownState: [...(provider._ydoc?.store.clients ?? [])]
+            .map(([id, s]) => `${id}:${s.length}`),
     };
 }"""
 
