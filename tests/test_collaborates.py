@@ -473,8 +473,9 @@ def test_a_saved_copy_of_the_published_file_joins_without_a_kept_copy(
     assert b.dialogs() == []
 
 
+@ON_BOTH
 def test_different_copies_opened_apart_keep_one_and_the_other_aside(
-    signaling, lite, room, alice, bob
+    jupyterlab, signaling, lite, room, alice, bob
 ):
     document = lite.text
     original = text_of(lite.site, document)

@@ -101,6 +101,19 @@ class Room {
     Y.applyUpdate(a.gate.wire, fromB, this);
   }
 
+  /** Connect two peers as y-webrtc may when `b` answers `a`'s first message before sending
+   * its own (simple-peer reports a connection open only after data may have come): `a` gets
+   * all of `b` and relays at once what that changes in `a`, before `b` gets all of `a`. */
+  connectAnsweredFirst(a: Peer, b: Peer): void {
+    this.links.add(key(a, b));
+    Y.applyUpdate(a.gate.wire, Y.encodeStateAsUpdate(b.gate.wire), this);
+    Y.applyUpdate(
+      b.gate.wire,
+      Y.encodeStateAsUpdate(a.gate.wire, Y.encodeStateVector(b.gate.wire)),
+      this
+    );
+  }
+
   connectAll(): void {
     for (const a of this.peers) {
       for (const b of this.peers) {
@@ -210,6 +223,28 @@ describe('peers that loaded different copies apart (a partition)', () => {
       winner === TEXT ? OTHER_TEXT : TEXT
     ]);
   });
+
+  it.each(['text', 'notebook'] as Kind[])(
+    'the loser keeps its %s when the winner deletes its load before sending its own',
+    kind => {
+      const files =
+        kind === 'text'
+          ? [TEXT, OTHER_TEXT]
+          : [OLD_NOTEBOOK, { ...OLD_NOTEBOOK, cells: OLD_NOTEBOOK.cells.slice(1) }];
+      const type = kind === 'text' ? 'file' : 'notebook';
+      const [won, lost] = files.sort(
+        (a, b) => loadIdOf(type, withCellIds(a))! - loadIdOf(type, withCellIds(b))!
+      );
+      const [winning, losing] = [new Peer(kind), new Peer(kind)];
+      const room = new Room([winning, losing]);
+      winning.load(won);
+      losing.load(lost);
+      const version = losing.shown();
+      room.connectAnsweredFirst(winning, losing);
+      expect(losing.shown()).toEqual(winning.shown());
+      expect(losing.lost.map(doc => shownOf(kind, doc))).toEqual([version]);
+    }
+  );
 
   it('resolve to the same copy whatever order the loads arrive in', () => {
     const texts = ['one\n', 'two\n', 'three\n'];

@@ -136,9 +136,37 @@ export class RoomGate {
   private _receiveFromRoom = (update: Uint8Array, origin: unknown): void => {
     if (this._open && origin !== FROM_ROOM) {
       this._keepOwnVersionIfLosing();
+      this._takeVersionIfWiped(update);
       Y.applyUpdate(this.options.doc, update, FROM_ROOM);
     }
   };
+
+  /** A peer with the winning load deletes the others' items (rule 5) as soon as it has them,
+   * and that deletion may reach this peer before the winning load does: a peer can answer a
+   * connection's first message before it sends its own (simple-peer reports a connection open
+   * a moment after data can flow). So this peer's version is taken when a room update deletes
+   * all that the document still shows of its content's load, for the loss that follows. */
+  private _takeVersionIfWiped(update: Uint8Array): void {
+    const mine = this._contentId;
+    const { ds } = Y.decodeUpdate(update);
+    if (mine === null || !ds.clients.has(mine)) {
+      return;
+    }
+    const content = this.options.content(this.options.doc);
+    let shown = false;
+    for (let item = content._start; item !== null; item = item.right) {
+      if (!item.deleted && item.id.client === mine) {
+        const last = Y.createID(mine, item.id.clock + item.length - 1);
+        if (!Y.isDeleted(ds, item.id) || !Y.isDeleted(ds, last)) {
+          return;
+        }
+        shown = true;
+      }
+    }
+    if (shown) {
+      this._wipedVersion = this.versionOf(mine);
+    }
+  }
 
   private _openGate(): void {
     const { doc } = this.options;
@@ -164,8 +192,9 @@ export class RoomGate {
     this._contentId = winner;
     // Same visible content loaded twice (loads with random ids) loses nothing.
     if (loads.get(String(mine)) !== loads.get(String(winner))) {
-      this.options.onOwnVersionLost(this.versionOf(mine));
+      this.options.onOwnVersionLost(this._wipedVersion ?? this.versionOf(mine));
     }
+    this._wipedVersion = null;
   }
 
   /** Every peer deletes the items of every load but the winner's. */
@@ -190,6 +219,8 @@ export class RoomGate {
   private _loadId: number | null = null;
   private _loadKey = 0;
   private _contentId: number | null = null;
+  /** this peer's version as the room deleted it, before the winning load arrived */
+  private _wipedVersion: Y.Doc | null = null;
 }
 
 /** The load that wins among a document's loads: the smallest id. The rule depends only on the
