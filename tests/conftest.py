@@ -173,12 +173,6 @@ def topic() -> str:
 
 
 @pytest.fixture(scope="session")
-def lab3_build_python(lab3_site):
-    """The python of the environment the site's environment.yml pins (it runs preview.py)."""
-    return build_env(lab3_site) / "bin" / "python"
-
-
-@pytest.fixture(scope="session")
 def lab3_text(lab3_site):
     return first_document(lab3_site, ".md")
 

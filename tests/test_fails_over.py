@@ -133,10 +133,10 @@ def serve_failover_site(network, lite, failover_site, site_ports, signaling):
             # --no-build: the copy is built; the URLs are the only change
             options = ["--no-build", *(o for url in urls for o in ("--signaling-url", url))]
             port = site_ports["failover"]
-            lab3_site_url, _ = stack.enter_context(
+            site_url, _ = stack.enter_context(
                 preview(network, lite.python, failover_site, port, *options)
             )
-            return lab3_site_url
+            return site_url
 
         yield serve
 
@@ -172,11 +172,11 @@ def test_two_people_collaborate_while_one_of_two_signaling_servers_is_down(
 ):
     with dead_signaling_server(network, how) as dead:
         urls = [dead.url, signaling.url] if dead_first else [signaling.url, dead.url]
-        lab3_site_url = serve_failover_site(urls)
+        site_url = serve_failover_site(urls)
         assert served_signaling_urls(failover_site) == urls, "preview.py keeps the order given"
 
         a, b, original = alice_then_bob_on_text(
-            alice, bob, lab3_site_url, failover_site, lite.text, room, lite.open_in
+            alice, bob, site_url, failover_site, lite.text, room, lite.open_in
         )
         trade_edits(a, b, original)
 

@@ -1,31 +1,10 @@
 """What JupyterLab 4 sites (extension/lab4) do that JupyterLab 3 ones do elsewhere or not at
-all: a private room by its key alone, Markdown's command links stripped, a new file. Their
-scenarios shared with 3 are in test_collaborates.py and the other test modules."""
+all: Markdown's command links stripped, a new file. Their scenarios shared with 3 are in
+test_collaborates.py and the other test modules."""
 
 from support.browsers import lab_url
-from support.collaboration import (
-    marker,
-    text_of,
-)
+from support.collaboration import marker
 from support.lab4_pages import Lab4Page, open_in_lab4
-
-
-def test_a_private_room_meets_only_those_with_its_key(
-    signaling, lab4_site, lab4_site_url, lab4_text, room, alice, bob, carol
-):
-    original = text_of(lab4_site, lab4_text)
-    a = open_in_lab4(alice, lab4_site_url, lab4_text, room, "#key=first-secret")
-    a.wait_for_text(original)
-    b = open_in_lab4(bob, lab4_site_url, lab4_text, room, "#key=first-secret")
-    outsider = open_in_lab4(carol, lab4_site_url, lab4_text, room, "#key=other-secret")
-    for page in (b, outsider):
-        page.wait_for_text(original)
-    b.wait_for_peers(1)
-    secret = marker("secret")
-    a.type_at_end(secret)
-    b.wait_for_text(original + secret)
-    assert outsider.text() == original
-    outsider.wait_for_peers(0)
 
 
 def test_command_links_in_markdown_are_stripped(

@@ -5,19 +5,19 @@ one once; it is kept in their browser, and a new one shows at once."""
 import re
 
 from support.browsers import lab_url
-from support.collaboration import open_in_lab, text_of
+from support.collaboration import open_text, text_of
 from support.processes import wait_until
 
 
 def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(
-    signaling, lab3_site_url, lab3_site, lab3_text, room, alice, bob, carol
+    signaling, lite, room, alice, bob, carol
 ):
-    original = text_of(lab3_site, lab3_text)
-    a = open_in_lab(alice, lab3_site_url, lab3_text, room)
+    original = text_of(lite.site, lite.text)
+    a = lite.open_in(alice, lite.url, lite.text, room)
     a.wait_for_text(original)
     a.wait_for_people_here(["alice"])
-    b = open_in_lab(bob, lab3_site_url, lab3_text, room)
-    c = open_in_lab(carol, lab3_site_url, lab3_text, room)
+    b = lite.open_in(bob, lite.url, lite.text, room)
+    c = lite.open_in(carol, lite.url, lite.text, room)
     for page in (a, b, c):
         page.wait_for_people_here(["alice", "bob", "carol"])
     assert "(you)" in a.page.locator(".jp-webrtc-safe-load-person", has_text="alice").inner_text()
@@ -28,29 +28,27 @@ def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(
 
 
 def test_someone_without_a_name_is_asked_once_and_everyone_sees_it(
-    signaling, lab3_site_url, lab3_site, lab3_text, room, alice, bob, carol
+    signaling, lite, room, alice, bob, carol
 ):
-    original = text_of(lab3_site, lab3_text)
-    a = open_in_lab(alice, lab3_site_url, lab3_text, room)
+    original = text_of(lite.site, lite.text)
+    a = lite.open_in(alice, lite.url, lite.text, room)
     a.wait_for_text(original)
-    link = lab_url(lab3_site_url, room=room, username=None)  # as the Share dialog gives it
+    link = lab_url(lite.url, room=room, username=None)  # as the Share dialog gives it
 
-    b = bob.open(link)
+    b = bob.open(link, lite.page_class)
     b.give_name("Bob Marley")
-    b.open_from_file_browser(lab3_text)
+    open_text(b, lite.text, original)
     a.wait_for_people_here(["alice", "Bob Marley"])
-    c = carol.open(link)
+    c = carol.open(link, lite.page_class)
     c.page.locator(".jp-Dialog", has_text="Your name").get_by_role("button", name="Skip").click()
-    c.open_from_file_browser(lab3_text)
-    c.wait_for_text(original)
+    open_text(c, lite.text, original)
     wait_until(lambda: len(c.people_here()) == 3)
     names = [name for name in c.people_here() if name not in ("alice", "Bob Marley")]
     assert len(names) == 1 and re.fullmatch("Anonymous .+", names[0]), c.people_here()
 
     for page in (b, c):  # the next visit: the same name, and no question
         page.go_to(link)
-        page.open_from_file_browser(lab3_text)
-        page.wait_for_text(original)
+        open_text(page, lite.text, original)
         assert page.dialogs() == []
     a.wait_for_people_here(["alice", "Bob Marley", names[0]])
 

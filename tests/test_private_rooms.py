@@ -4,26 +4,28 @@ never reaches a server; only people with the secret meet there and see each othe
 import secrets
 
 from support.browsers import lab_url
-from support.collaboration import marker, open_in_lab, room_prefix, text_of
+from support.collaboration import marker, room_prefix, text_of
+from support.flavours import ON_BOTH
 from support.signaling_service import topic_of
 
 # long enough that seeing the others' edits would have shown in any earlier test
 OUTSIDERS_WAIT_MS = 5000
 
 
+@ON_BOTH
 def test_only_people_with_the_secret_share_a_private_room(
-    signaling, lab3_site_url, lab3_site, lab3_text, room, people
+    jupyterlab, signaling, lite, room, people
 ):
     alice, bob, carol, dave = people
-    original = text_of(lab3_site, lab3_text)
+    original = text_of(lite.site, lite.text)
     secret = secrets.token_urlsafe(16)
-    a = open_in_lab(alice, lab3_site_url, lab3_text, room, f"#key={secret}")
+    a = lite.open_in(alice, lite.url, lite.text, room, f"#key={secret}")
     a.wait_for_text(original)
-    b = open_in_lab(bob, lab3_site_url, lab3_text, room, f"#key={secret}")
+    b = lite.open_in(bob, lite.url, lite.text, room, f"#key={secret}")
     b.wait_for_text(original)
     # the right room name, without the secret or with another one
-    c = open_in_lab(carol, lab3_site_url, lab3_text, room)
-    d = open_in_lab(dave, lab3_site_url, lab3_text, room, f"#key={secrets.token_urlsafe(16)}")
+    c = lite.open_in(carol, lite.url, lite.text, room)
+    d = lite.open_in(dave, lite.url, lite.text, room, f"#key={secrets.token_urlsafe(16)}")
     for page in (c, d):
         page.wait_for_text(original)
 
@@ -38,7 +40,7 @@ def test_only_people_with_the_secret_share_a_private_room(
         outsider.wait_for_peers(0)
 
     # All four were on the document's topic, and the server saw neither the secret nor any SDP.
-    topic = topic_of(room_prefix(lab3_site), room, lab3_text)
+    topic = topic_of(room_prefix(lite.site), room, lite.text, jupyterlab)
     assert len(signaling.relay.subscribers(topic)) == 4
     relayed = "".join(raw for _, _, raw in signaling.relay.frames)
     assert secret not in relayed
@@ -47,15 +49,15 @@ def test_only_people_with_the_secret_share_a_private_room(
 
 
 def test_a_link_with_an_empty_secret_is_refused_not_joined_in_the_open(
-    signaling, lab3_site_url, lab3_site, lab3_text, room, alice
+    jupyterlab, signaling, lite, room, alice
 ):
-    original = text_of(lab3_site, lab3_text)
-    a = alice.open(lab_url(lab3_site_url, room=room, username="alice") + "#key=")
+    original = text_of(lite.site, lite.text)
+    a = alice.open(lab_url(lite.url, room=room, username="alice") + "#key=", lite.page_class)
     a.wait_for_dialog("This link's private room cannot be joined")
     assert 'the link\'s "#key=" is empty' in " ".join(a.dialogs())
     a.dismiss_dialog()
-    a.open_from_file_browser(lab3_text)
+    a.open_from_file_browser(lite.text)
     a.wait_for_text_editor()
     a.wait_for_text(original)  # the document opens, without collaboration
-    topic = topic_of(room_prefix(lab3_site), room, lab3_text)
+    topic = topic_of(room_prefix(lite.site), room, lite.text, jupyterlab)
     assert signaling.relay.subscribers(topic) == set()

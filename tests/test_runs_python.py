@@ -9,6 +9,7 @@ checks in the pages that already started Python.
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
+from support.browsers import MESH_TIMEOUT_MS
 from support.flavours import ON_BOTH
 from support.processes import wait_until
 from support.python_sites import LESSON, LESSON_CELLS, lesson_notebook
@@ -154,8 +155,9 @@ def test_a_run_reaches_everyone_each_runs_their_own_python_and_same_moment_runs_
     run(a, "add")
     shown = wait_for_cell(a, "add", result("42"))
     assert shown == wait_for_cell(b, "add", result("42"), timeout=15_000)  # count too
-    c = open_lesson(carol, python_lite, room, network)  # late
-    assert wait_for_cell(c, "add", result("42"), timeout=15_000) == shown
+    # Late: Carol's page pairs up with two while her own Python starts, on 2 busy cores.
+    c = open_lesson(carol, python_lite, room, network)
+    assert wait_for_cell(c, "add", result("42"), timeout=MESH_TIMEOUT_MS) == shown
 
     run(b, "add")  # Bob's Python never ran x = 41
     for page in (b, a, c):

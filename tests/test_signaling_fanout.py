@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from support.collaboration import open_in_lab, room_prefix, text_of, trade_edits
+from support.collaboration import room_prefix, text_of, trade_edits
 from support.metrics import read_metrics
 from support.networks import LOCAL, Network
 from support.previews import preview
@@ -573,15 +573,15 @@ def test_help_documents_redis_url_and_the_redis_pin_is_the_tested_one() -> None:
 # ----------------------------------------------------------- in browsers ---
 
 
-@pytest.fixture(scope="module")
-def two_copies(tmp_path_factory, lab3_site) -> list[Path]:
-    """Two copies of the JupyterLab 3 site, with its room prefix: each preview builds into its
-    own _output/ (the session's preview of the site keeps serving its own build)."""
+@pytest.fixture
+def two_copies(tmp_path_factory, lite) -> list[Path]:
+    """Two copies of the site, with its room prefix: each preview builds into its own _output/
+    (the session's preview of the site keeps serving its own build)."""
     copies = []
     for name in ("a", "b"):
         site = tmp_path_factory.mktemp(f"fanout-{name}") / "site"
         shutil.copytree(
-            lab3_site,
+            lite.site,
             site,
             ignore=shutil.ignore_patterns("_output", "_preview", ".jupyterlite.doit.db*"),
         )
@@ -590,14 +590,14 @@ def two_copies(tmp_path_factory, lab3_site) -> list[Path]:
 
 
 def test_two_people_whose_pages_signal_through_two_instances_edit_together(
-    tmp_path, network, lab3_build_python, lab3_site, two_copies, lab3_text, room, alice, bob
+    tmp_path, network, lite, two_copies, room, alice, bob
 ):
     """Alice's page signals through instance A only, Bob's through B only (a preview of the
     site per instance, as a load balancer could send them): they meet and edit together."""
     redis_server = RedisServer(network)
     site_ports = [network.free_port() for _ in two_copies]
     origins = tuple(f"http://{network.host}:{port}" for port in site_ports)
-    shipped = lab3_site / "signaling" / "server.py"
+    shipped = lite.site / "signaling" / "server.py"
     with contextlib.ExitStack() as stack:
         redis_server.start()
         stack.callback(redis_server.stop)
@@ -617,16 +617,16 @@ def test_two_people_whose_pages_signal_through_two_instances_edit_together(
         wait_until(lambda: a.reaches_redis() and b.reaches_redis(), timeout=TIMEOUT)
         site_urls = [
             stack.enter_context(
-                preview(network, lab3_build_python, site, port, "--signaling-url", server.url)
+                preview(network, lite.python, site, port, "--signaling-url", server.url)
             )[0]
             for site, port, server in zip(two_copies, site_ports, (a, b), strict=True)
         ]
         assert room_prefix(two_copies[0]) == room_prefix(two_copies[1])
 
-        original = text_of(two_copies[0], lab3_text)
-        page_a = open_in_lab(alice, site_urls[0], lab3_text, room)
+        original = text_of(two_copies[0], lite.text)
+        page_a = lite.open_in(alice, site_urls[0], lite.text, room)
         page_a.wait_for_text(original)
-        page_b = open_in_lab(bob, site_urls[1], lab3_text, room)
+        page_b = lite.open_in(bob, site_urls[1], lite.text, room)
         page_a.wait_for_peers(1)
         page_b.wait_for_peers(1)
         page_b.wait_for_text(original)

@@ -284,7 +284,9 @@ class LitePage:
         self.page.close(run_before_unload=True)
 
     def dismiss_dialog(self):
-        self.page.locator(".jp-Dialog .jp-mod-accept").click()
+        """Click the dialog's default button, its last: OK, Dismiss, or Close (JupyterLab 4's
+        error messages)."""
+        self.page.locator(".jp-Dialog .jp-Dialog-footer button").last.click()
         expect(self.page.locator(".jp-Dialog")).to_have_count(0)
 
     def go_to(self, url):

@@ -86,6 +86,14 @@ def open_in_lab(peer, site_url, name, room, fragment="", page_class=None, only_h
     return page
 
 
+def open_text(page, document, original):
+    """Open a text file from the page's file browser, as a person does; wait until it shows
+    `original`."""
+    page.open_from_file_browser(document)
+    page.wait_for_text_editor()
+    page.wait_for_text(original)
+
+
 def alice_then_bob(alice, bob, site_url, document, room, loaded, open_in=None):
     """Alice opens the document and waits until loaded(her page); then Bob opens it; each sees
     the other as a peer. `open_in`: how a person opens it (open_in_lab, the default, for a

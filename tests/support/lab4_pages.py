@@ -7,6 +7,7 @@ import functools
 from .browsers import SYNC_TIMEOUT_MS, LitePage
 from .collaboration import open_in_lab
 
+NAME_COMMAND = "jupyterlite-webrtc-lab4:name"  # extension/lab4/src/sharing.ts
 # The document the page shows, through its shared model (the editors show exactly that).
 SHARED_MODEL_JS = "window.jupyterapp.shell.currentWidget?.context?.model?.sharedModel"
 TEXT_JS = f"() => {SHARED_MODEL_JS}?.getSource() ?? null"
@@ -54,6 +55,12 @@ class Lab4Page(LitePage):
         a dialog may come at once (a double-click in the file browser would wait behind it)."""
         self.go_to(url)
         self.wait_for_document(name)
+
+    def change_name(self, name):
+        """ "Change your name…" (JupyterLab 4 has it in the command palette), then give it."""
+        # not awaited: the command resolves only when its dialog closes
+        self.page.evaluate(f"() => {{ window.jupyterapp.commands.execute('{NAME_COMMAND}'); }}")
+        self.give_name(name)
 
     def save(self):
         """Save with Ctrl-S and wait until no document tab is marked as modified."""
