@@ -338,11 +338,19 @@ def served_document(request, lite, other_lite, notebook_without_cell_ids):
     return site.site, site.url, document, site.page_class
 
 
-CLASS_DOCUMENTS = ["notebook", "text", "notebook without cell ids"]
+# Every kind of document on 4; 3 keeps the class on a notebook (its core set).
+CLASSES = [
+    *(("4", document) for document in ["notebook", "text", "notebook without cell ids"]),
+    ("3", "notebook"),
+]
 
 
-@ON_BOTH
-@pytest.mark.parametrize("served_document", CLASS_DOCUMENTS, indirect=True)
+@pytest.mark.parametrize(
+    ("jupyterlab", "served_document"),
+    CLASSES,
+    indirect=["served_document"],
+    ids=[f"{document}-jupyterlab {flavour}" for flavour, document in CLASSES],
+)
 def test_a_class_opening_one_document_together_sees_it_once_then_an_edit_reaches_everyone(
     jupyterlab, served_document, signaling, people
 ):
