@@ -32,6 +32,7 @@ from support.collaboration import (
     marker,
     open_in_lab,
     open_notebook,
+    open_text,
     original_of,
     room_prefix,
     text_of,
@@ -144,9 +145,7 @@ def test_one_person_in_two_tabs_and_another_person_edit_one_document(
         alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
     )
     tab = alice.open_another_tab(lab_url(lite.url, room=room, username="alice"), lite.page_class)
-    tab.open_from_file_browser(lite.text)
-    tab.wait_for_text_editor()
-    tab.wait_for_text(original)
+    open_text(tab, lite.text, original)
     edits = ""
     for page in (b, tab, a):
         edit = marker("edit")
@@ -268,9 +267,7 @@ def test_preview_py_alone_gives_collaborating_links(tmp_path, network, lite, ali
         document = sorted(p.name for p in (site / "content").glob("*.md"))[0]
         original = text_of(site, document)
         for page in pages:
-            page.open_from_file_browser(document)
-            page.wait_for_text_editor()
-            page.wait_for_text(original)
+            open_text(page, document, original)
         pages[1].wait_for_peers(1)
         typed = marker("preview")
         pages[0].type_at_end(typed)

@@ -4,7 +4,7 @@ never reaches a server; only people with the secret meet there and see each othe
 import secrets
 
 from support.browsers import lab_url
-from support.collaboration import marker, room_prefix, text_of
+from support.collaboration import marker, open_text, room_prefix, text_of
 from support.flavours import ON_BOTH
 from support.signaling_service import topic_of
 
@@ -56,8 +56,6 @@ def test_a_link_with_an_empty_secret_is_refused_not_joined_in_the_open(
     a.wait_for_dialog("This link's private room cannot be joined")
     assert 'the link\'s "#key=" is empty' in " ".join(a.dialogs())
     a.dismiss_dialog()
-    a.open_from_file_browser(lite.text)
-    a.wait_for_text_editor()
-    a.wait_for_text(original)  # the document opens, without collaboration
+    open_text(a, lite.text, original)  # the document opens, without collaboration
     topic = topic_of(room_prefix(lite.site), room, lite.text, jupyterlab)
     assert signaling.relay.subscribers(topic) == set()
