@@ -29,7 +29,9 @@ class RecordingRelay:
         self.port = port
         self.upstream_port = upstream_port
         self.frames = []  # (connection number, "in" or "out", raw text), in arrival order
-        self.lose_handshakes_until = 0.0  # time.monotonic() before which WebRTC signals are lost
+        self.handshakes_lost = 0
+        self._losing_for = 0.0  # seconds of handshakes to lose (lose_handshakes)
+        self._losing_since = None
         self._connections = 0
         self._loop = asyncio.new_event_loop()
         self._server = None
@@ -90,12 +92,22 @@ class RecordingRelay:
     def serving(self):
         return self._server is not None
 
+    def lose_handshakes(self, seconds):
+        """Lose every WebRTC handshake message for `seconds` from the next one that comes (from
+        then, not from now: how soon a busy machine opens a page must not decide the test)."""
+        self._losing_for, self._losing_since, self.handshakes_lost = seconds, None, 0
+
     def _lost(self, frame):
         """A WebRTC handshake message (offer, answer, ICE candidate) lost on a flaky network."""
-        if time.monotonic() >= self.lose_handshakes_until:
-            return False
         data = json.loads(frame).get("data")
-        return isinstance(data, dict) and data.get("type") == "signal"
+        if not self._losing_for or not (isinstance(data, dict) and data.get("type") == "signal"):
+            return False
+        now = time.monotonic()
+        self._losing_since = self._losing_since or now
+        if now - self._losing_since >= self._losing_for:
+            return False
+        self.handshakes_lost += 1
+        return True
 
     def subscribers(self, topic):
         """Numbers of the connections that subscribed to `topic`."""
