@@ -4,7 +4,8 @@ test_collaborates.py and the other test modules."""
 
 from support.browsers import lab_url
 from support.collaboration import marker
-from support.lab4_pages import Lab4Page, open_in_lab4
+from support.flavours import opener
+from support.lab4_pages import Lab4Page
 
 
 def test_command_links_in_markdown_are_stripped(
@@ -13,7 +14,7 @@ def test_command_links_in_markdown_are_stripped(
     """Markdown is rendered as untrusted, and whatever a peer writes in it may not run a
     JupyterLab command by a click: JupyterLab 4.6's sanitizer strips command links only with
     allowCommandLinker off, the site's setting (GHSA-mqcg-5x36-vfcg)."""
-    a = open_in_lab4(alice, lab4_site_url, lab4_notebook, room)
+    a = opener("4")(alice, lab4_site_url, lab4_notebook, room)
     a.page.evaluate(
         """() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.insertCell(0, {
             cell_type: 'markdown',

@@ -2,10 +2,7 @@
 tests: what a person sees of one shared document and how they edit it, where it differs from a
 JupyterLab 3.5 page (browsers.LitePage)."""
 
-import functools
-
 from .browsers import SYNC_TIMEOUT_MS, LitePage
-from .collaboration import open_in_lab
 
 NAME_COMMAND = "jupyterlite-webrtc-lab4:name"  # extension/lab4/src/sharing.ts
 # The document the page shows, through its shared model (the editors show exactly that).
@@ -100,7 +97,3 @@ class Lab4Page(LitePage):
 
     def collaboration_state(self):
         return f"providers: {self.page.evaluate(PROVIDER_STATE_JS)}"
-
-
-# open_in_lab on a JupyterLab 4 site
-open_in_lab4 = functools.partial(open_in_lab, page_class=Lab4Page)
