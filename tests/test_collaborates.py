@@ -371,6 +371,10 @@ def test_a_class_opening_one_document_together_sees_it_once_then_an_edit_reaches
     expected = edit_document(pages[0], site, document)
     for page in pages:
         wait_for_shown(page, document, expected, MESH_TIMEOUT_MS)
+    # Every connection says it synced, those made after a page's first one too (else a page
+    # that sees them waits its whole patience before it loads: common/who-loads.ts).
+    for page in pages:
+        page.wait_for_synced_connections(len(pages) - 1, MESH_TIMEOUT_MS)
 
 
 @ON_3

@@ -37,3 +37,47 @@ export function subscribersOf(message: any, topic: string): number | null {
     ? message.clients
     : null;
 }
+
+/** `watch(conn)` for every connection `provider` (a y-webrtc 10 WebrtcProvider) makes to a
+ * peer, before its first message: y-webrtc makes them in the room it opens (at once, or once a
+ * private room's key is ready). */
+export function watchConnections(provider: any, watch: (conn: any) => void): void {
+  let room: any = provider.room;
+  Object.defineProperty(provider, 'room', {
+    configurable: true,
+    get: () => room,
+    set: (opened: any) => {
+      room = opened;
+      const conns: Map<string, any> | undefined = opened?.webrtcConns;
+      if (conns) {
+        const add = conns.set.bind(conns);
+        conns.set = (peerId, conn) => {
+          watch(conn);
+          return add(peerId, conn);
+        };
+      }
+    }
+  });
+}
+
+/** Whether a message between peers is a Yjs sync step 2 (y-webrtc's message type 0, "sync",
+ * then y-protocols' 1, "step 2": the answer that carries everything the other peer has). */
+export function isSyncStep2(message: Uint8Array): boolean {
+  return message[0] === 0 && message[1] === 1;
+}
+
+/** A connection says `synced` once it has received the other peer's sync step 2. y-webrtc 10
+ * sets it only while the ROOM has not synced yet, so a connection made after the first one
+ * synced never said it, and peers that opened together waited their whole patience for it
+ * (who-loads.ts). Call before the connection's first message; y-webrtc reads each message
+ * before this sees it. */
+export function syncedOnStep2(conn: {
+  synced: boolean;
+  peer: { on(event: 'data', listener: (data: Uint8Array) => void): void };
+}): void {
+  conn.peer.on('data', data => {
+    if (isSyncStep2(data)) {
+      conn.synced = true;
+    }
+  });
+}

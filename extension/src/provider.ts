@@ -12,7 +12,13 @@ import { IWebRtcManager } from '@jupyterlite/webrtc-docprovider';
 import { WebrtcProvider } from 'y-webrtc';
 import * as Y from 'yjs';
 
-import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
+import {
+  CONNECT_TIMEOUT_MS,
+  StalledConnections,
+  subscribersOf,
+  syncedOnStep2,
+  watchConnections
+} from './common/connections';
 import { RoomGate } from './common/gate';
 import { comparable, hash32, isOwnDifferentCopy, loadIdOf } from './common/hash';
 import { JOIN_WAIT_MS, MAX_WAIT_MS, peersSeenBy, whoLoads } from './common/who-loads';
@@ -67,6 +73,7 @@ export class SafeLoadProvider implements IDocumentProvider {
       filterBcConns: true,
       peerOpts: options.rtcConfiguration ? { config: options.rtcConfiguration } : {}
     });
+    watchConnections(this._webrtc, syncedOnStep2);
     this._webrtc.on('peers', () => {
       const room = this._webrtc.room;
       options.onPeerCount(room ? room.webrtcConns.size + room.bcConns.size : 0);

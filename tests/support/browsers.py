@@ -215,6 +215,13 @@ class LitePage:
         read = f"() => [...({self.CONNECTIONS_JS})()].filter(conn => conn.connected).length"
         self._wait_until_equal(read, count, timeout)
 
+    def wait_for_synced_connections(self, count, timeout=SYNC_TIMEOUT_MS):
+        """Wait until `count` of the room's peer connections are open and say `synced` (each
+        has received the other peer's document: extension/common/connections.ts)."""
+        read = f"""() => [...({self.CONNECTIONS_JS})()]
+            .filter(conn => conn.connected && conn.synced).length"""
+        self._wait_until_equal(read, count, timeout)
+
     def dialogs(self):
         return self.page.locator(".jp-Dialog").all_inner_texts()
 

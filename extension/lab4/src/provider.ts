@@ -14,7 +14,13 @@ import { WebrtcProvider } from 'y-webrtc';
 import * as Y from 'yjs';
 
 import { withCellIds } from './common/cell-ids';
-import { CONNECT_TIMEOUT_MS, StalledConnections, subscribersOf } from './common/connections';
+import {
+  CONNECT_TIMEOUT_MS,
+  StalledConnections,
+  subscribersOf,
+  syncedOnStep2,
+  watchConnections
+} from './common/connections';
 import { isFromRoom, RoomGate } from './common/gate';
 import { sendsInParts } from './common/parts';
 import { SilentConnections } from './common/silent-connections';
@@ -40,27 +46,6 @@ export namespace RoomProvider {
  * document in one y-webrtc room. They could meet: for a visit after a site moves from 3 to 4, a
  * browser may still show the old site (its service worker's copy), in the same room. */
 const FLAVOUR = 'jupyterlab-4:';
-
-/** `watch(conn)` for every connection `provider` makes to a peer, before its first message:
- * y-webrtc makes them in the room it opens once its key is ready. */
-function watchConnections(provider: WebrtcProvider, watch: (conn: any) => void): void {
-  let room: any = provider.room;
-  Object.defineProperty(provider, 'room', {
-    configurable: true,
-    get: () => room,
-    set: (opened: any) => {
-      room = opened;
-      const conns: Map<string, any> | undefined = opened?.webrtcConns;
-      if (conns) {
-        const add = conns.set.bind(conns);
-        conns.set = (peerId, conn) => {
-          watch(conn);
-          return add(peerId, conn);
-        };
-      }
-    }
-  });
-}
 
 export class RoomProvider {
   readonly contentType: string;
@@ -107,6 +92,7 @@ export class RoomProvider {
     });
     watchConnections(this._webrtc, conn => {
       sendsInParts(conn.peer); // large messages in parts (../common/parts.ts)
+      syncedOnStep2(conn);
       conn.peer.on('data', () => this._silent.heard(conn, Date.now()));
       // A connection that comes back after its network dropped has lost what was sent
       // meanwhile, and y-webrtc syncs only when a connection opens: sync again.
