@@ -53,7 +53,7 @@ def test_text_file_syncs_both_ways_over_webrtc(
 ):
     signaling.use(server)
     a, b, original = alice_then_bob_on_text(
-        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
+        alice, bob, lite.url, lite.site, lite.text, room, lite.page_class
     )
 
     from_alice, from_bob = trade_edits(a, b, original)
@@ -103,7 +103,7 @@ def edit_and_insert_cells(editor, inserter, shared, code_source):
 def test_notebook_cells_sync_both_ways(server, jupyterlab, signaling, lite, room, alice, bob):
     signaling.use(server)
     a, b, original = alice_then_bob_on_notebook(
-        alice, bob, lite.url, lite.site, lite.notebook, room, lite.open_in
+        alice, bob, lite.url, lite.site, lite.notebook, room, lite.page_class
     )
     shared = converged(lambda page: page.cell_sources(), [a, b])
     edit_and_insert_cells(a, b, shared, original[code_cell_index(lite.site, lite.notebook)])
@@ -125,7 +125,7 @@ def test_lab_and_retro_edit_one_notebook(
 
 def test_late_joiner_gets_unsaved_edits(signaling, lite, room, alice, bob, carol):
     a, b, original = alice_then_bob_on_text(
-        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
+        alice, bob, lite.url, lite.site, lite.text, room, lite.page_class
     )
     unsaved = marker("alice")
     a.type_at_end(unsaved)
@@ -142,7 +142,7 @@ def test_one_person_in_two_tabs_and_another_person_edit_one_document(
     """Someone who opens the link twice (two tabs, one browser storage): both tabs and the
     other person show one copy of the document, and every edit."""
     a, b, original = alice_then_bob_on_text(
-        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
+        alice, bob, lite.url, lite.site, lite.text, room, lite.page_class
     )
     tab = alice.open_another_tab(lab_url(lite.url, room=room, username="alice"), lite.page_class)
     open_text(tab, lite.text, original)
@@ -179,7 +179,7 @@ def test_peers_reconnect_after_signaling_restarts(
     jupyterlab, signaling, lite, room, alice, bob, carol
 ):
     a, b, original = alice_then_bob_on_text(
-        alice, bob, lite.url, lite.site, lite.text, room, lite.open_in
+        alice, bob, lite.url, lite.site, lite.text, room, lite.page_class
     )
 
     signaling.stop()
@@ -525,7 +525,7 @@ def test_a_large_image_output_arrives_and_editing_goes_on(
     jupyterlab, signaling, lite, room, alice, bob
 ):
     a, b, original = alice_then_bob_on_notebook(
-        alice, bob, lite.url, lite.site, lite.notebook, room, lite.open_in
+        alice, bob, lite.url, lite.site, lite.notebook, room, lite.page_class
     )
     b.wait_for_cell_sources(original)
     index = code_cell_index(lite.site, lite.notebook)

@@ -176,7 +176,7 @@ def test_two_people_collaborate_while_one_of_two_signaling_servers_is_down(
         assert served_signaling_urls(failover_site) == urls, "preview.py keeps the order given"
 
         a, b, original = alice_then_bob_on_text(
-            alice, bob, site_url, failover_site, lite.text, room, lite.open_in
+            alice, bob, site_url, failover_site, lite.text, room, lite.page_class
         )
         trade_edits(a, b, original)
 

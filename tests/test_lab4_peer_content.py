@@ -11,7 +11,7 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 from support.collaboration import alice_then_bob, code_cell_index, original_of
-from support.flavours import opener
+from support.lab4_pages import Lab4Page
 from support.peer_content import (
     CONTEXT,
     LIGHT,
@@ -50,7 +50,7 @@ def alice_and_mallory(signaling, lab4_site, lab4_site_url, lab4_notebook, room, 
         lab4_notebook,
         room,
         lambda page: page.wait_for_cell_sources(original),
-        open_in=opener("4"),
+        Lab4Page,
     )
 
 

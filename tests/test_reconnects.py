@@ -44,7 +44,7 @@ def test_edits_made_while_the_network_was_down_meet_once_it_is_back(
     connections_end, jupyterlab, laptop, bob_on_laptop, signaling, lite, room, alice
 ):
     a, b, original = alice_then_bob_on_text(
-        alice, bob_on_laptop, lite.url, lite.site, lite.text, room, lite.open_in
+        alice, bob_on_laptop, lite.url, lite.site, lite.text, room, lite.page_class
     )
     before = original + "".join(trade_edits(a, b, original))
 

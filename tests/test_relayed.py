@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 from support.collaboration import alice_then_bob_on_text, first_document, trade_edits
-from support.flavours import opener
+from support.flavours import PAGES
 from support.previews import serve_preview
 from support.processes import stop
 from support.sites import build_env, render
@@ -69,7 +69,7 @@ def test_people_who_can_only_relay_edit_together_through_turn(
         relayed_site,
         first_document(relayed_site, ".md"),
         room,
-        opener(jupyterlab),
+        PAGES[jupyterlab],
     )
     trade_edits(a, b, original)
     assert a.selected_candidate_types() == [["relay", "relay"]]

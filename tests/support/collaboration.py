@@ -72,46 +72,58 @@ NOTEBOOK_WITHOUT_CELL_IDS = {
 }
 
 
-def open_in_lab(peer, site_url, name, room, fragment="", page_class=None, only_host=None):
-    """Open JupyterLab in the room, then the document from its file browser, as a user does.
+def open_app(peer, site_url, room, fragment="", page_class=None, only_host=None):
+    """JupyterLab of the site in the room, as a link opens it. Returns once the page has
+    loaded, while the app still starts: people whose pages start together start in parallel
+    (on 2 cores two starts at once take far less than two one after the other).
+    `fragment`: the link's "#..." part (a private room's "#key=SECRET"); `page_class`,
+    `only_host`: see Peer.open."""
+    url = lab_url(site_url, room=room, username=peer.name) + fragment
+    return peer.open(url, page_class, only_host=only_host)
+
+
+def open_document(page, name):
+    """Open the document from the page's file browser, as a user does; returns the page once
+    it shows the document.
 
     Opening from the loaded app (not with ?path= while it starts) keeps the provider's 1 s
-    first-sync window off the busiest moment of a page load. `fragment`: the link's "#..." part
-    (a private room's "#key=SECRET"); `page_class`, `only_host`: see Peer.open.
-    """
-    url = lab_url(site_url, room=room, username=peer.name) + fragment
-    page = peer.open(url, page_class, only_host=only_host)
+    first-sync window off the busiest moment of a page load."""
     page.open_from_file_browser(name)
     page.wait_for_document(name)
     return page
 
 
+def open_in_lab(peer, site_url, name, room, fragment="", page_class=None, only_host=None):
+    """Open JupyterLab in the room, then the document from its file browser (open_app's and
+    open_document's arguments)."""
+    return open_document(open_app(peer, site_url, room, fragment, page_class, only_host), name)
+
+
 def open_text(page, document, original):
     """Open a text file from the page's file browser, as a person does; wait until it shows
     `original`."""
-    page.open_from_file_browser(document)
-    page.wait_for_text_editor()
-    page.wait_for_text(original)
+    open_document(page, document).wait_for_text(original)
 
 
-def alice_then_bob(alice, bob, site_url, document, room, loaded, open_in=None):
+def alice_then_bob(alice, bob, site_url, document, room, loaded, page_class=None):
     """Alice opens the document and waits until loaded(her page); then Bob opens it; each sees
-    the other as a peer. `open_in`: how a person opens it (open_in_lab, the default, for a
-    JupyterLab 3 site)."""
-    open_in = open_in or open_in_lab
-    a = open_in(alice, site_url, document, room)
-    loaded(a)
-    b = open_in(bob, site_url, document, room)
+    the other as a peer. Bob's page loads the app meanwhile: the document is what he opens
+    after her. `page_class`: the site's pages (browsers.LitePage, a JupyterLab 3 site's, unless
+    told)."""
+    a = open_app(alice, site_url, room, page_class=page_class)
+    b = open_app(bob, site_url, room, page_class=page_class)
+    loaded(open_document(a, document))
+    open_document(b, document)
     a.wait_for_peers(1)
     b.wait_for_peers(1)
     return a, b
 
 
-def alice_then_bob_on_text(alice, bob, site_url, site, document, room, open_in=None):
+def alice_then_bob_on_text(alice, bob, site_url, site, document, room, page_class=None):
     """alice_then_bob on a text file of the site, both showing it; also returns its text."""
     original = text_of(site, document)
     a, b = alice_then_bob(
-        alice, bob, site_url, document, room, lambda page: page.wait_for_text(original), open_in
+        alice, bob, site_url, document, room, lambda page: page.wait_for_text(original), page_class
     )
     b.wait_for_text(original)
     return a, b, original
@@ -128,7 +140,7 @@ def trade_edits(a, b, original):
     return from_alice, from_bob
 
 
-def alice_then_bob_on_notebook(alice, bob, site_url, site, notebook, room, open_in=None):
+def alice_then_bob_on_notebook(alice, bob, site_url, site, notebook, room, page_class=None):
     """alice_then_bob on a notebook of the site; also returns its original cell sources."""
     original = cell_sources_of(site, notebook)
     a, b = alice_then_bob(
@@ -138,7 +150,7 @@ def alice_then_bob_on_notebook(alice, bob, site_url, site, notebook, room, open_
         notebook,
         room,
         lambda page: page.wait_for_cell_sources(original),
-        open_in,
+        page_class,
     )
     return a, b, original
 
