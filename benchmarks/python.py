@@ -64,7 +64,7 @@ def size_of(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
-def first_output(context, url, host):
+def first_output(context, url):
     """Seconds from opening the page to: the notebook, Pyodide up, wheels in, `2` shown."""
     page = context.new_page()
     marks = {}
@@ -125,10 +125,13 @@ def main():
         with private_network(scratch, playwright) as network:
             port = network.free_port()
             options = ["--signaling-port", network.free_port(), "--no-build"]
-            with preview(network, python, site, port, *options) as (site_url, _):
+            with preview(network, python, site, port, *options):
+                # by the network's name for sites: a secure context, as the published https site
+                # is (its service worker needs one); preview.py's own signaling server admits
+                # only its address, so the page has no peers, which Python does not need
+                site_url = network.site_url(port)
                 url = f"{site_url}/lab/index.html?username=bench"  # no "Your name" dialog
-                # a secure context, as the published https site is (its service worker needs one)
-                browser = launch_peer(playwright, network, secure_origins=[site_url])
+                browser = launch_peer(playwright, network)
 
                 def profile():
                     context = browser.new_context()
@@ -140,10 +143,10 @@ def main():
                     )
                     return context
 
-                cold = [first_output(profile(), url, network.host) for _ in range(runs)]
+                cold = [first_output(profile(), url) for _ in range(runs)]
                 warm_profile = profile()
-                first_output(warm_profile, url, network.host)
-                warm = [first_output(warm_profile, url, network.host) for _ in range(runs)]
+                first_output(warm_profile, url)
+                warm = [first_output(warm_profile, url) for _ in range(runs)]
                 browser.close()
     print(
         f"jupyterlab={arguments.jupyterlab}, python_from: site, {runs} runs each,"

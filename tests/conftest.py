@@ -213,7 +213,7 @@ def site_ports(network):
 @pytest.fixture(scope="session")
 def signaling_service(network, site_ports, lab3_site):
     """The site's own signaling/server.py, behind a recording relay."""
-    origins = [f"http://{network.host}:{site_ports[name]}" for name in SITE_PORT_NAMES]
+    origins = [network.site_url(site_ports[name]) for name in SITE_PORT_NAMES]
     server = lab3_site / "signaling" / "server.py"
     service = Signaling(network, server, site_ports["relay"], origins)
     service.start()
@@ -330,10 +330,8 @@ PEOPLE = ("alice", "bob", "carol", "dave")
 
 @pytest.fixture(scope="session")
 def browsers(playwright, network, site_ports):
-    """One browser process per person. The previews count as secure origins, as the published
-    site on https does (private rooms need the browser's crypto, which only those have)."""
-    origins = [f"http://{network.host}:{site_ports[name]}" for name in SITE_PORT_NAMES]
-    launched = [launch_peer(playwright, network, secure_origins=origins) for _ in PEOPLE]
+    """One browser process per person."""
+    launched = [launch_peer(playwright, network) for _ in PEOPLE]
     yield launched
     for browser in launched:
         browser.close()

@@ -133,10 +133,8 @@ def serve_failover_site(network, lite, failover_site, site_ports, signaling):
             # --no-build: the copy is built; the URLs are the only change
             options = ["--no-build", *(o for url in urls for o in ("--signaling-url", url))]
             port = site_ports["failover"]
-            site_url, _ = stack.enter_context(
-                preview(network, lite.python, failover_site, port, *options)
-            )
-            return site_url
+            stack.enter_context(preview(network, lite.python, failover_site, port, *options))
+            return network.site_url(port)
 
         yield serve
 

@@ -26,7 +26,8 @@ CELL_JS = """index => {
 
 def open_lesson(peer, python_lite, room, network):
     """The lesson in JupyterLab, in the room, with every request off the site's host refused."""
-    return python_lite.open_in(peer, python_lite.url, LESSON, room, only_host=network.host)
+    host = network.sites_host
+    return python_lite.open_in(peer, python_lite.url, LESSON, room, only_host=host)
 
 
 RUN_CELL_JS = """index => {
@@ -181,7 +182,7 @@ def test_when_the_network_blocks_the_cdn_the_person_sees_why_and_what_to_tell_th
     jupyterlab, signaling, lite, network, room, alice
 ):
     """A site with python_from: cdn on a network that blocks the CDN."""
-    page = lite.open_in(alice, lite.url, lite.notebook, room, only_host=network.host)
+    page = lite.open_in(alice, lite.url, lite.notebook, room, only_host=network.sites_host)
     dialog = page.page.locator(".jp-Dialog", has_text="Python cannot start")
     expect(dialog).to_be_visible()
     text = dialog.inner_text()

@@ -22,20 +22,35 @@ from . import processes
 from .browsers import chromium_path
 
 NAMESPACE_ADDRESS = "198.18.0.1"
+# The name the browsers of a namespace reach its sites by (launch_peer maps it to the sites'
+# address). A page from a .localhost name is a secure context, as the published site on https is
+# (private rooms need the browser's crypto, JupyterLite's service worker a secure context);
+# Chromium's headless shell ignores --unsafely-treat-insecure-origin-as-secure.
+SITES_NAME = "sites.localhost"
 CLONE_NEWNET = 0x40000000
 
 
 class Network:
     """Where the servers and browsers of one test session run.
 
-    `name` is the network namespace, or None for the normal network.
+    `name` is the network namespace, or None for the normal network. `sites_at`: the address
+    its sites are served on, when not `host` (a laptop's browsers reach the site network's).
     """
 
-    def __init__(self, name, host, chromium, laptop=None):
+    def __init__(self, name, host, chromium, laptop=None, sites_at=None):
         self.name = name
         self.host = host
         self.chromium = chromium
         self.laptop = laptop  # its Laptop, when it has one
+        self.sites_at = sites_at or host
+
+    @property
+    def sites_host(self):
+        """The host in the URL of a site served in this network, as its browsers open it."""
+        return SITES_NAME if self.name else self.host
+
+    def site_url(self, port):
+        return f"http://{self.sites_host}:{port}"
 
     def command(self, cmd):
         """`cmd` (a list) made to run inside this network."""
@@ -146,7 +161,8 @@ class Laptop:
         except BaseException:
             self.remove()  # a half-made laptop would be in the way of the next one
             raise
-        self.network = Network(self.name, self.ADDRESS, chromium_in(self.name, chromium, workdir))
+        chromium = chromium_in(self.name, chromium, workdir)
+        self.network = Network(self.name, self.ADDRESS, chromium, sites_at=NAMESPACE_ADDRESS)
 
     def cut(self):
         """The Wi-Fi drops: the link goes down, and packets on the way are lost."""

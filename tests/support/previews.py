@@ -58,9 +58,7 @@ def default_site_preview(**answers):
 
 
 def serve_preview(network, python, site, port, signaling_url, *options):
-    """preview() of a site pointed at a signaling server, for a fixture to `yield from`: its URL."""
-    with preview(network, python, site, port, "--signaling-url", signaling_url, *options) as (
-        url,
-        _,
-    ):
-        yield url
+    """preview() of a site pointed at a signaling server, for a fixture to `yield from`: its URL
+    by the network's name for sites (network.site_url: a secure context, as on https)."""
+    with preview(network, python, site, port, "--signaling-url", signaling_url, *options):
+        yield network.site_url(port)
