@@ -31,10 +31,14 @@ TRACES = "test-results"
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the tests that drive browsers: `-m browser` and `-m "not browser"` split the suite."""
+    """Mark the tests that drive browsers: `-m browser` and `-m "not browser"` split the suite.
+    With `-n 2 --dist loadgroup` (scripts/test) they run one after the other in one process,
+    beside the other tests: two browser tests at once starve each other's page starts on 2
+    cores, and the session's sites and browsers are made once."""
     for item in items:
         if "playwright" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 class ContextTraces:
