@@ -30,6 +30,8 @@ from support.collaboration import (
     cell_sources_of,
     code_cell_index,
     marker,
+    open_app,
+    open_document,
     open_in_lab,
     open_notebook,
     open_text,
@@ -124,6 +126,7 @@ def test_lab_and_retro_edit_one_notebook(
 
 
 def test_late_joiner_gets_unsaved_edits(signaling, lite, room, alice, bob, carol):
+    c = open_app(carol, lite.url, room, page_class=lite.page_class)  # she opens the text later
     a, b, original = alice_then_bob_on_text(
         alice, bob, lite.url, lite.site, lite.text, room, lite.page_class
     )
@@ -131,7 +134,7 @@ def test_late_joiner_gets_unsaved_edits(signaling, lite, room, alice, bob, carol
     a.type_at_end(unsaved)
     b.wait_for_text(original + unsaved)
 
-    c = lite.open_in(carol, lite.url, lite.text, room)
+    open_document(c, lite.text)
     c.wait_for_peers(2)
     c.wait_for_text(original + unsaved)
 
@@ -206,11 +209,10 @@ def test_peers_reconnect_after_signaling_restarts(
 def test_a_handshake_lost_on_the_way_is_tried_again(signaling, lite, room, alice, bob):
     """On a flaky network the first offer or answer between two people may never arrive."""
     original = text_of(lite.site, lite.text)
-    a = lite.open_in(alice, lite.url, lite.text, room)
-    a.wait_for_text(original)
+    a, b = (open_app(peer, lite.url, room, page_class=lite.page_class) for peer in (alice, bob))
+    open_text(a, lite.text, original)
     signaling.relay.lose_handshakes(seconds=10)
-    b = lite.open_in(bob, lite.url, lite.text, room)
-    b.wait_for_text(original)
+    open_text(b, lite.text, original)  # rooms are per document: Bob joins now
     assert signaling.relay.handshakes_lost, "no handshake to lose"
     edit = marker("alice")
     a.type_at_end(edit)
@@ -222,15 +224,16 @@ def test_rooms_and_deployments_are_private(
     jupyterlab, signaling, lite, other_lite, room, alice, bob, carol
 ):
     original = text_of(lite.site, lite.text)
-    a = lite.open_in(alice, lite.url, lite.text, room)
-    a.wait_for_text(original)
-    witness = lite.open_in(carol, lite.url, lite.text, room)
+    a, witness, other_room = (
+        open_app(peer, lite.url, in_room, page_class=lite.page_class)
+        for peer, in_room in ((alice, room), (carol, room), (bob, room + "-other"))
+    )
+    other_deployment = open_app(bob, other_lite.url, room, page_class=lite.page_class)
+    open_text(a, lite.text, original)
+    open_text(witness, lite.text, original)
     witness.wait_for_peers(1)
-    witness.wait_for_text(original)
-    other_room = lite.open_in(bob, lite.url, lite.text, room + "-other")
-    other_deployment = lite.open_in(bob, other_lite.url, lite.text, room)
     for outsider in (other_room, other_deployment):
-        outsider.wait_for_text(original)
+        open_text(outsider, lite.text, original)
     secret = marker("secret")
     a.type_at_end(secret)
     # The witness in A's room gets the edit; by then the others had every chance to get it too.
@@ -401,10 +404,9 @@ def test_documents_opened_apart_merge_into_one_copy(document, signaling, lite, r
     document = lite.notebook if document == "notebook" else lite.text
     original = original_of(lite.site, document)
     signaling.stop()
-    a = lite.open_in(alice, lite.url, document, room)
-    b = lite.open_in(bob, lite.url, document, room)
+    a, b = (open_app(peer, lite.url, room, page_class=lite.page_class) for peer in (alice, bob))
     for page in (a, b):
-        wait_for_shown(page, document, original)
+        wait_for_shown(open_document(page, document), document, original)
     if document.endswith(".ipynb"):
         signaling.start()
         a.wait_for_peers(1)

@@ -5,19 +5,17 @@ one once; it is kept in their browser, and a new one shows at once."""
 import re
 
 from support.browsers import lab_url
-from support.collaboration import open_text, text_of
+from support.collaboration import open_app, open_text, text_of
 from support.processes import wait_until
 
 
-def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(
-    signaling, lite, room, alice, bob, carol
-):
+def test_the_toolbar_lists_who_is_here_as_people_join_and_leave(signaling, lite, room, people):
     original = text_of(lite.site, lite.text)
-    a = lite.open_in(alice, lite.url, lite.text, room)
-    a.wait_for_text(original)
+    a, b, c = (open_app(peer, lite.url, room, page_class=lite.page_class) for peer in people[:3])
+    open_text(a, lite.text, original)
     a.wait_for_people_here(["alice"])
-    b = lite.open_in(bob, lite.url, lite.text, room)
-    c = lite.open_in(carol, lite.url, lite.text, room)
+    for page in (b, c):
+        open_text(page, lite.text, original)
     for page in (a, b, c):
         page.wait_for_people_here(["alice", "bob", "carol"])
     assert "(you)" in a.page.locator(".jp-webrtc-safe-load-person", has_text="alice").inner_text()
@@ -31,15 +29,14 @@ def test_someone_without_a_name_is_asked_once_and_everyone_sees_it(
     signaling, lite, room, alice, bob, carol
 ):
     original = text_of(lite.site, lite.text)
-    a = lite.open_in(alice, lite.url, lite.text, room)
-    a.wait_for_text(original)
     link = lab_url(lite.url, room=room, username=None)  # as the Share dialog gives it
+    a = open_app(alice, lite.url, room, page_class=lite.page_class)
+    b, c = (peer.open(link, lite.page_class) for peer in (bob, carol))  # each asks for a name
+    open_text(a, lite.text, original)
 
-    b = bob.open(link, lite.page_class)
     b.give_name("Bob Marley")
     open_text(b, lite.text, original)
     a.wait_for_people_here(["alice", "Bob Marley"])
-    c = carol.open(link, lite.page_class)
     c.page.locator(".jp-Dialog", has_text="Your name").get_by_role("button", name="Skip").click()
     open_text(c, lite.text, original)
     wait_until(lambda: len(c.people_here()) == 3)
