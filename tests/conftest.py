@@ -6,6 +6,7 @@ tests, and keeps the Playwright traces of those that fail. The code they share i
 """
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -15,14 +16,14 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 from support.answers import STARTER, VARIANTS
-from support.browsers import Peer, launch_peer
+from support.browsers import STILL_CARETS, Peer, launch_peer
 from support.collaboration import NOTEBOOK_WITHOUT_CELL_IDS, first_document
 from support.flavours import Lite
 from support.networks import private_network
 from support.previews import serve_preview
 from support.python_sites import LESSON, lesson_notebook, site_with_its_own_python
 from support.signaling_service import Signaling
-from support.sites import DEFAULT_JUPYTERLAB, build, build_env, render
+from support.sites import DEFAULT_JUPYTERLAB, build, build_env, making, render
 from support.updates import template_repo
 
 # A failed browser test leaves a Playwright trace per browser context in this folder of the
@@ -31,18 +32,15 @@ TRACES = "test-results"
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the tests that drive browsers: `-m browser` and `-m "not browser"` split the suite.
-    With `-n 2 --dist loadgroup` (scripts/test) they run one after the other in one process,
-    beside the other tests: two browser tests at once starve each other's page starts on 2
-    cores, and the session's sites and browsers are made once."""
+    """Mark the tests that drive browsers: `-m browser` and `-m "not browser"` split the suite."""
     for item in items:
         if "playwright" in item.fixturenames:
             item.add_marker(pytest.mark.browser)
-            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 class ContextTraces:
-    """Traces every browser context a test opens; saves the traces only if the test failed.
+    """Traces every browser context a test opens; saves the traces only if the test failed,
+    with a screenshot and the HTML of each page still open then.
 
     (pytest-playwright's tracing covers only the contexts of its own one-browser fixtures; these
     tests run a browser process per person.) A context closed before the test ends loses its
@@ -54,20 +52,24 @@ class ContextTraces:
         self._opened = 0
 
     def start(self, context):
-        # DOM snapshots, no screenshots: a screencast of every page doubled the browser tests'
-        # time on 2 cores (a class of four: 57 s without, 131-148 s with), and a snapshot shows
-        # the page at each action in the trace viewer all the same.
-        context.tracing.start(screenshots=False, snapshots=True, sources=True)
+        # No DOM snapshots and no screenshots: a snapshot at each action cost a fourth more CPU
+        # for two people opening and editing a document (14.5 CPU-s instead of 11.5), a
+        # screencast doubled the browser tests' time; the pages as they were at the failure
+        # are saved instead (finish).
+        context.tracing.start(screenshots=False, snapshots=False, sources=True)
         self._opened += 1
         self._open[context] = self._opened
         context.on("close", lambda closed: self._open.pop(closed, None))
 
     def finish(self, folder, keep):
-        """Stop tracing; with `keep`, save each trace into `folder`. Returns the saved paths."""
+        """Stop tracing; with `keep`, save each trace into `folder`, and each page still open as
+        a screenshot and its HTML. Returns the saved paths."""
         shutil.rmtree(folder, ignore_errors=True)  # an earlier run's
         saved = []
         try:
             for context, number in list(self._open.items()):
+                if keep:
+                    saved += save_pages(context, folder / f"context-{number}")
                 path = folder / f"context-{number}.zip" if keep else None
                 context.tracing.stop(path=path)
                 saved += [path] if keep else []
@@ -75,6 +77,19 @@ class ContextTraces:
             self._open.clear()
             self._opened = 0
         return saved
+
+
+def save_pages(context, stem):
+    """Each page of `context` as it is now: STEM-page-N.png and STEM-page-N.html."""
+    saved = []
+    for number, page in enumerate(context.pages, start=1):
+        picture, html = (
+            stem.with_name(f"{stem.name}-page-{number}{kind}") for kind in (".png", ".html")
+        )
+        page.screenshot(path=picture)
+        html.write_text(page.content(), encoding="utf-8")
+        saved += [picture, html]
+    return saved
 
 
 CONTEXT_TRACES = ContextTraces()
@@ -99,30 +114,59 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+def made_once(tmp_path_factory, name, make):
+    """This test process's own copy of a folder that `make(folder)` fills once per test run.
+
+    pytest-xdist's processes each hold their own session fixtures, but the sites they render
+    and build are the same, and a build costs tens of seconds of CPU on 2 cores: the first
+    process to need one makes it, the others wait for it and copy it. A copy each, as tests
+    and previews write into their sites (preview.py writes its signaling URLs into _output/).
+    """
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the processes' folders share a parent
+        run_folder = run_folder.parent
+    made = run_folder / "made-once" / name
+    with making(made):
+        if not (made / ".made").exists():
+            shutil.rmtree(made, ignore_errors=True)  # a process that failed half-way
+            made.mkdir(parents=True)
+            make(made)
+            (made / ".made").touch()
+    copy = tmp_path_factory.mktemp(name)
+    shutil.copytree(made, copy, symlinks=True, dirs_exist_ok=True)
+    return copy
+
+
 @pytest.fixture(scope="session")
 def rendered_site(tmp_path_factory):
-    """Render a variant once per session: rendered_site("defaults") -> the site repo's Path."""
+    """Render a variant once per run: rendered_site("defaults") -> the site repo's Path."""
     cache = {}
 
     def get(variant: str):
         if variant not in cache:
-            dest = tmp_path_factory.mktemp(variant) / "site"
-            cache[variant] = render(dest, **{**VARIANTS, "starter": STARTER}[variant])
+            answers = {**VARIANTS, "starter": STARTER}[variant]
+            made = made_once(tmp_path_factory, variant, lambda f: render(f / "site", **answers))
+            cache[variant] = made / "site"
         return cache[variant]
 
     return get
 
 
 @pytest.fixture(scope="session")
-def built_site(rendered_site):
-    """Build a variant once per session, in the environment its environment.yml pins."""
+def built_site(tmp_path_factory):
+    """Render and build a variant once per run, in the environment its environment.yml pins."""
     cache = {}
 
     def get(variant: str):
         if variant not in cache:
-            site = rendered_site(variant)
-            build(site, build_env(site))
-            cache[variant] = site
+            answers = {**VARIANTS, "starter": STARTER}[variant]
+
+            def render_and_build(folder):
+                site = render(folder / "site", **answers)
+                build(site, build_env(site))
+
+            made = made_once(tmp_path_factory, f"built-{variant}", render_and_build)
+            cache[variant] = made / "site"
         return cache[variant]
 
     return get
@@ -130,12 +174,15 @@ def built_site(rendered_site):
 
 def site_built(tmp_path_factory, name, jupyterlab, content=None):
     """A site rendered with `jupyterlab` and every other default answer, with `content` ({file
-    name: its text}) added to content/, built into _output/."""
-    site = render(tmp_path_factory.mktemp(name) / "site", jupyterlab=jupyterlab)
-    for file, text in (content or {}).items():
-        (site / "content" / file).write_text(text, encoding="utf-8")
-    build(site)
-    return site
+    name: its text}) added to content/, built into _output/ (once per run: made_once)."""
+
+    def render_and_build(folder):
+        site = render(folder / "site", jupyterlab=jupyterlab)
+        for file, text in (content or {}).items():
+            (site / "content" / file).write_text(text, encoding="utf-8")
+        build(site)
+
+    return made_once(tmp_path_factory, name, render_and_build) / "site"
 
 
 @pytest.fixture(scope="session")
@@ -148,16 +195,22 @@ def lab4_site(tmp_path_factory):
     return site_built(tmp_path_factory, "lab4", "4")
 
 
+def prepare_context(context):
+    """Every context of a test's browsers: traced (CONTEXT_TRACES), its carets still."""
+    context.add_init_script(script=STILL_CARETS)
+    CONTEXT_TRACES.start(context)
+
+
 @pytest.fixture(scope="session")
 def playwright():
     """One Playwright for the session (a second one cannot start while the first runs); every
-    browser it launches traces its contexts into CONTEXT_TRACES."""
+    context of the browsers it launches is prepared (prepare_context)."""
     with sync_playwright() as running:
         launch = running.chromium.launch
 
         def launch_tracing_contexts(**options):
             browser = launch(**options)
-            browser.on("context", CONTEXT_TRACES.start)
+            browser.on("context", prepare_context)
             return browser
 
         running.chromium.launch = launch_tracing_contexts
@@ -381,13 +434,16 @@ def room():
 
 def python_site_built(tmp_path_factory, jupyterlab):
     """A site with python_from: site, built as its workflow builds it with the tests' Pyodide
-    distribution; its content has LESSON."""
-    folder = tmp_path_factory.mktemp(f"python-site-{jupyterlab}")
-    site = render(folder / "site", python_from="site", jupyterlab=jupyterlab)
-    (site / "content" / LESSON).write_text(json.dumps(lesson_notebook(), indent=1))
-    (folder / "step").mkdir()
-    site_with_its_own_python(site, folder / "step")
-    return site
+    distribution; its content has LESSON (once per run: made_once)."""
+
+    def render_and_build(folder):
+        site = render(folder / "site", python_from="site", jupyterlab=jupyterlab)
+        (site / "content" / LESSON).write_text(json.dumps(lesson_notebook(), indent=1))
+        step = folder / "step"
+        step.mkdir()
+        site_with_its_own_python(site, step)
+
+    return made_once(tmp_path_factory, f"python-site-{jupyterlab}", render_and_build) / "site"
 
 
 @pytest.fixture(scope="session")

@@ -128,8 +128,8 @@ def build_env(site: Path) -> Path:
 
 @contextlib.contextmanager
 def making(cached: Path):
-    """Hold while making `cached` (a path in CACHE): the tests run in parallel processes, and
-    two of them may need the same thing at once."""
+    """Hold while making `cached` (a path the test processes share, as CACHE): the tests run
+    in parallel processes, and two of them may need the same thing at once."""
     cached.parent.mkdir(parents=True, exist_ok=True)
     with open(cached.with_name(cached.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
