@@ -1,5 +1,6 @@
-"""A failed browser test leaves a Playwright trace of each browser context it opened (CI uploads
-them); a test that passes leaves none. Runs a pytest session of its own with tests/conftest.py."""
+"""A failed browser test leaves a Playwright trace of each browser context it opened, and a
+picture and the HTML of each page still open (CI uploads them); a test that passes leaves
+none. Runs a pytest session of its own with tests/conftest.py."""
 
 import json
 import os
@@ -69,6 +70,14 @@ def test_traces_are_kept_for_failed_browser_tests_only(tmp_path):
         "test_inner.py-test_fails/context-3.zip",
         "test_inner.py-test_fails_as_expected/context-1.zip",
     ]
+    # and each page still open, as it was at the failure
+    assert sorted(path.relative_to(traces).as_posix() for path in traces.rglob("*.png")) == [
+        "test_inner.py-test_fails/context-2-page-1.png",
+        "test_inner.py-test_fails/context-3-page-1.png",
+        "test_inner.py-test_fails_as_expected/context-1-page-1.png",
+    ]
+    html = traces / "test_inner.py-test_fails/context-3-page-1.html"
+    assert "<p>second person</p>" in html.read_text()
     assert "setContent" in traced_actions(traces / "test_inner.py-test_fails/context-2.zip")
     assert "innerText" in traced_actions(traces / "test_inner.py-test_fails/context-3.zip")
     assert f"{traces / 'test_inner.py-test_fails/context-3.zip'}" in done.stdout  # in the report
