@@ -15,7 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import copier
 import yaml
 
 # The template repo: copier.yml, template/, extension/, tests/
@@ -90,6 +89,10 @@ def answers_of(site: Path) -> dict:
 
 def render(dest: Path, *, overwrite: bool = False, **answers) -> Path:
     """`copier copy --defaults` of this template (its working tree) with these answers."""
+    # imported here: the processes that the signaling tests start import this module, and
+    # copier is half a second of their start
+    import copier
+
     copier.run_copy(
         str(REPO_ROOT),
         dest,
