@@ -53,7 +53,7 @@ class ContextTraces:
 
     def start(self, context):
         # No DOM snapshots and no screenshots: a snapshot at each action cost a fourth more CPU
-        # for two people opening and editing a document (14.5 CPU-s instead of 11.5), a
+        # for two people opening and editing a document (14.5 CPU-s instead of 11.2), a
         # screencast doubled the browser tests' time; the pages as they were at the failure
         # are saved instead (finish).
         context.tracing.start(screenshots=False, snapshots=False, sources=True)
@@ -67,12 +67,13 @@ class ContextTraces:
         shutil.rmtree(folder, ignore_errors=True)  # an earlier run's
         saved = []
         try:
-            for context, number in list(self._open.items()):
-                if keep:
-                    saved += save_pages(context, folder / f"context-{number}")
+            contexts = list(self._open.items())
+            for context, number in contexts:
                 path = folder / f"context-{number}.zip" if keep else None
                 context.tracing.stop(path=path)
                 saved += [path] if keep else []
+            for context, number in contexts if keep else ():  # after the traces: a page that
+                saved += save_pages(context, folder / f"context-{number}")  # fails loses none
         finally:
             self._open.clear()
             self._opened = 0
@@ -86,7 +87,7 @@ def save_pages(context, stem):
         picture, html = (
             stem.with_name(f"{stem.name}-page-{number}{kind}") for kind in (".png", ".html")
         )
-        page.screenshot(path=picture)
+        page.screenshot(path=picture, timeout=10_000)
         html.write_text(page.content(), encoding="utf-8")
         saved += [picture, html]
     return saved
@@ -118,8 +119,8 @@ def made_once(tmp_path_factory, name, make):
     """This test process's own copy of a folder that `make(folder)` fills once per test run.
 
     pytest-xdist's processes each hold their own session fixtures, but the sites they render
-    and build are the same, and a build costs tens of seconds of CPU on 2 cores: the first
-    process to need one makes it, the others wait for it and copy it. A copy each, as tests
+    and build are the same (each process built twelve of them, Python sites among them): the
+    first process to need one makes it, the others wait for it and copy it. A copy each, as tests
     and previews write into their sites (preview.py writes its signaling URLs into _output/).
     """
     run_folder = tmp_path_factory.getbasetemp()
@@ -137,6 +138,10 @@ def made_once(tmp_path_factory, name, make):
     return copy
 
 
+# The answers of each variant the tests render by name
+ANSWERS = {**VARIANTS, "starter": STARTER}
+
+
 @pytest.fixture(scope="session")
 def rendered_site(tmp_path_factory):
     """Render a variant once per run: rendered_site("defaults") -> the site repo's Path."""
@@ -144,7 +149,7 @@ def rendered_site(tmp_path_factory):
 
     def get(variant: str):
         if variant not in cache:
-            answers = {**VARIANTS, "starter": STARTER}[variant]
+            answers = ANSWERS[variant]
             made = made_once(tmp_path_factory, variant, lambda f: render(f / "site", **answers))
             cache[variant] = made / "site"
         return cache[variant]
@@ -159,25 +164,18 @@ def built_site(tmp_path_factory):
 
     def get(variant: str):
         if variant not in cache:
-            answers = {**VARIANTS, "starter": STARTER}[variant]
-
-            def render_and_build(folder):
-                site = render(folder / "site", **answers)
-                build(site, build_env(site))
-
-            made = made_once(tmp_path_factory, f"built-{variant}", render_and_build)
-            cache[variant] = made / "site"
+            cache[variant] = site_built(tmp_path_factory, f"built-{variant}", **ANSWERS[variant])
         return cache[variant]
 
     return get
 
 
-def site_built(tmp_path_factory, name, jupyterlab, content=None):
-    """A site rendered with `jupyterlab` and every other default answer, with `content` ({file
+def site_built(tmp_path_factory, name, content=None, **answers):
+    """A site rendered with these answers (the defaults for the others), with `content` ({file
     name: its text}) added to content/, built into _output/ (once per run: made_once)."""
 
     def render_and_build(folder):
-        site = render(folder / "site", jupyterlab=jupyterlab)
+        site = render(folder / "site", **answers)
         for file, text in (content or {}).items():
             (site / "content" / file).write_text(text, encoding="utf-8")
         build(site)
@@ -187,12 +185,12 @@ def site_built(tmp_path_factory, name, jupyterlab, content=None):
 
 @pytest.fixture(scope="session")
 def lab3_site(tmp_path_factory):
-    return site_built(tmp_path_factory, "lab3", "3")
+    return site_built(tmp_path_factory, "lab3", jupyterlab="3")
 
 
 @pytest.fixture(scope="session")
 def lab4_site(tmp_path_factory):
-    return site_built(tmp_path_factory, "lab4", "4")
+    return site_built(tmp_path_factory, "lab4", jupyterlab="4")
 
 
 def prepare_context(context):
@@ -357,12 +355,12 @@ OLD_LESSON = {"old-lesson.ipynb": json.dumps(NOTEBOOK_WITHOUT_CELL_IDS, indent=1
 
 @pytest.fixture(scope="session")
 def lab3_other_site(tmp_path_factory):
-    return site_built(tmp_path_factory, "lab3-other-site", "3", OLD_LESSON)
+    return site_built(tmp_path_factory, "lab3-other-site", OLD_LESSON, jupyterlab="3")
 
 
 @pytest.fixture(scope="session")
 def lab4_other_site(tmp_path_factory):
-    return site_built(tmp_path_factory, "lab4-other-site", "4", OLD_LESSON)
+    return site_built(tmp_path_factory, "lab4-other-site", OLD_LESSON, jupyterlab="4")
 
 
 @pytest.fixture(scope="session")
