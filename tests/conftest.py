@@ -6,7 +6,6 @@ tests, and keeps the Playwright traces of those that fail. The code they share i
 """
 
 import json
-import os
 import re
 import secrets
 import shutil
@@ -23,8 +22,8 @@ from support.networks import private_network
 from support.previews import serve_preview
 from support.python_sites import LESSON, lesson_notebook, site_with_its_own_python
 from support.signaling_service import Signaling
-from support.sites import DEFAULT_JUPYTERLAB, build, build_env, making, render
-from support.updates import template_repo
+from support.sites import DEFAULT_JUPYTERLAB, build, build_env, made_once, render
+from support.updates import generate, template_repo
 
 # A failed browser test leaves a Playwright trace per browser context in this folder of the
 # rootdir (CI uploads it): test-results/TEST/context-N.zip, for `playwright show-trace FILE`.
@@ -115,29 +114,6 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def made_once(tmp_path_factory, name, make):
-    """This test process's own copy of a folder that `make(folder)` fills once per test run.
-
-    pytest-xdist's processes each hold their own session fixtures, but the sites they render
-    and build are the same (each process built twelve of them, Python sites among them): the
-    first process to need one makes it, the others wait for it and copy it. A copy each, as tests
-    and previews write into their sites (preview.py writes its signaling URLs into _output/).
-    """
-    run_folder = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):  # the processes' folders share a parent
-        run_folder = run_folder.parent
-    made = run_folder / "made-once" / name
-    with making(made):
-        if not (made / ".made").exists():
-            shutil.rmtree(made, ignore_errors=True)  # a process that failed half-way
-            made.mkdir(parents=True)
-            make(made)
-            (made / ".made").touch()
-    copy = tmp_path_factory.mktemp(name)
-    shutil.copytree(made, copy, symlinks=True, dirs_exist_ok=True)
-    return copy
-
-
 # The answers of each variant the tests render by name
 ANSWERS = {**VARIANTS, "starter": STARTER}
 
@@ -219,6 +195,18 @@ def playwright():
 def template(tmp_path):
     """This template's working tree as a git repo tagged v1.0.0 (see support/updates.py)."""
     return template_repo(tmp_path / "template")
+
+
+@pytest.fixture
+def template_and_site(tmp_path_factory):
+    """`template`, and beside it a site generated from its v1.0.0 with the default answers:
+    a copy of a pair made once per run (generating takes seconds of copier)."""
+
+    def make(folder):
+        generate(template_repo(folder / "template"), folder / "site")
+
+    pair = made_once(tmp_path_factory, "generated-site", make)
+    return pair / "template", pair / "site"
 
 
 @pytest.fixture

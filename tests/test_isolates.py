@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 import yaml
 from support.browsers import launch_local
-from support.sites import build, render
+from support.sites import build, made_once, render
 
 NAMES_JS = """() => window.jupyterapp.serviceManager.contents.get('', {content: true})
     .then(listing => listing.content.map(item => item.name))"""
@@ -62,15 +62,28 @@ def serve(www, handler=QuietHandler):
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def serve_two_sites(root, **answers):
-    """Two sites rendered with these answers, built, and served from one origin, under /a/ and
-    /b/, as GitHub Pages serves two repositories of one owner."""
-    www = root / "www"
-    www.mkdir()
-    for name in ("a", "b"):
-        site = render(root / name, repo_name=name, **answers)
-        (www / name).symlink_to(build_to_drive(site))
-    return serve(www)
+@pytest.fixture
+def two_sites(tmp_path_factory):
+    """two_sites(own_browser_storage): two sites rendered with that answer (repositories a and
+    b, built once per run: made_once), served from one origin, under /a/ and /b/, as GitHub
+    Pages serves two repositories of one owner. Returns the server, the origin's URL and the
+    folder that holds the sites (a/, b/)."""
+
+    def serve_two(own_browser_storage):
+        def render_and_build(root):
+            for name in ("a", "b"):
+                answers = {"repo_name": name, "own_browser_storage": own_browser_storage}
+                build_to_drive(render(root / name, **answers))
+
+        name = f"two-sites-{'own' if own_browser_storage else 'shared'}-storage"
+        root = made_once(tmp_path_factory, name, render_and_build)
+        www = root / "www"
+        www.mkdir()
+        for name in ("a", "b"):
+            (www / name).symlink_to(root / name / "_output")
+        return (*serve(www), root)
+
+    return serve_two
 
 
 def open_lab(page, url):
@@ -83,9 +96,9 @@ def open_lab(page, url):
     "own_browser_storage", [True, False], ids=["own storage", "shared storage"]
 )
 def test_a_file_saved_on_one_site_shows_on_another_only_if_they_share_storage(
-    own_browser_storage, tmp_path, browser
+    own_browser_storage, two_sites, browser
 ):
-    server, origin = serve_two_sites(tmp_path, own_browser_storage=own_browser_storage)
+    server, origin, _ = two_sites(own_browser_storage)
     try:
         page = browser.new_context().new_page()  # one person: one browser profile
         open_lab(page, f"{origin}/a")
@@ -97,17 +110,17 @@ def test_a_file_saved_on_one_site_shows_on_another_only_if_they_share_storage(
         server.shutdown()
 
 
-def test_a_copy_saved_in_the_browser_hides_a_newer_published_file_until_deleted(tmp_path, browser):
+def test_a_copy_saved_in_the_browser_hides_a_newer_published_file_until_deleted(two_sites, browser):
     """What the site's rooms guide tells owners: the browser's copy of a file wins over a newer
     published one, and deleting that copy in the browser brings the published one back."""
-    server, origin = serve_two_sites(tmp_path)
+    server, origin, sites = two_sites(own_browser_storage=True)  # the default answer
     try:
         page = browser.new_context().new_page()
         open_lab(page, f"{origin}/a")
         page.evaluate(SAVE_JS, "collaborate.md")  # the person saves the file in their browser
         changed = "# Published again by the owner\n"
-        (tmp_path / "a" / "content" / "collaborate.md").write_text(changed)
-        build_to_drive(tmp_path / "a")
+        (sites / "a" / "content" / "collaborate.md").write_text(changed)
+        build_to_drive(sites / "a")
         open_lab(page, f"{origin}/a")
         assert page.evaluate(READ_JS, "collaborate.md") == "saved on this site"
         page.evaluate(

@@ -54,8 +54,9 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-# They time the server under attack (p99s, pongs): they need the machine to themselves (`timed`).
-pytestmark = pytest.mark.timed
+# The tests that time the server under attack (p99s, pongs) or count on its clock (a rate per
+# second) need the machine to themselves; the others run beside other tests.
+timed = pytest.mark.timed
 
 OTHERS = "127.0.0.2"  # the well-behaved clients' address; the abuser's is LOOPBACK
 PONG_WITHIN = 0.1  # seconds
@@ -238,22 +239,51 @@ async def rooms(pipe, url: str) -> None:
         task.cancel()
 
 
-def start_abuser(target: Callable, *args: object) -> tuple[multiprocessing.Process, object]:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    process = context.Process(target=target, args=(results, *args), daemon=True)
-    process.start()
-    return process, results
+class Abuser:
+    """target(results, url, going_on, *args) in a process of its own, which starts now, abuses
+    once told (`go`), and stops when told (`stop`) or after `seconds`: what it costs to start
+    and to end is not in the timed windows."""
+
+    def __init__(self, target: Callable, url: str, seconds: float, *args: object) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.results, self._ready = context.Queue(), context.Event()
+        self._go, self._stop = context.Event(), context.Event()
+        self.process = context.Process(
+            target=abuse_when_told,
+            args=(self._ready, self._go, self._stop, seconds, target, self.results, url, *args),
+            daemon=True,
+        )
+        self.process.start()
+
+    def wait_until_ready(self) -> None:
+        assert self._ready.wait(30), "the abuser did not start"
+
+    def go(self) -> None:
+        self.wait_until_ready()
+        self._go.set()
+
+    def stop(self) -> None:
+        """Ends the abuse once its round under way is over (its answers are counted)."""
+        self._stop.set()
+
+    def report(self) -> object:
+        """Its report, once it is done (it is bounded by ABUSE_SECONDS)."""
+        deadline = time.monotonic() + ABUSE_SECONDS + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(queue.Empty):
+                return self.results.get(timeout=0.2)
+            exitcode = self.process.exitcode
+            assert self.process.is_alive(), f"the abuser died with exit code {exitcode}"
+        raise AssertionError("the abuser ran for too long")
 
 
-def report_of(process: multiprocessing.Process, results) -> object:
-    """The abuser's report, once it is done (it is bounded by ABUSE_SECONDS)."""
-    deadline = time.monotonic() + ABUSE_SECONDS + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(queue.Empty):
-            return results.get(timeout=0.2)
-        assert process.is_alive(), f"the abuser died with exit code {process.exitcode}"
-    raise AssertionError("the abuser ran for too long")
+def abuse_when_told(
+    ready, go, stop, seconds: float, target: Callable, results, url: str, *args: object
+) -> None:
+    ready.set()
+    go.wait()
+    deadline = time.monotonic() + seconds
+    target(results, url, lambda: time.monotonic() < deadline and not stop.is_set(), *args)
 
 
 def assert_others_unharmed(
@@ -273,12 +303,14 @@ def assert_others_unharmed(
 def abuse(srv: Server, abuser: Callable, *args: object, settle: float) -> tuple[object, dict]:
     """Up to ATTEMPTS times, until the pongs and the other rooms' p99 pass (see the top)."""
     for attempt in range(1, ATTEMPTS + 1):
-        with OtherRooms(srv.url) as rooms:
-            rss_before, metrics_before = srv.rss_mb(), srv.metrics()
-            # the worse of two windows: this machine's other work comes and goes
-            baseline = max(rooms.p99(WINDOW_SECONDS / 2) for _ in range(2))
-            process, results = start_abuser(abuser, srv.url, ABUSE_SECONDS, *args)
-            try:
+        abusing = Abuser(abuser, srv.url, ABUSE_SECONDS, *args)  # starts beside the rooms
+        try:
+            with OtherRooms(srv.url) as rooms:
+                abusing.wait_until_ready()
+                rss_before, metrics_before = srv.rss_mb(), srv.metrics()
+                # the worse of two windows: this machine's other work comes and goes
+                baseline = max(rooms.p99(WINDOW_SECONDS / 2) for _ in range(2))
+                abusing.go()
                 time.sleep(settle)  # the abuse is under way
                 pongs: list[float] = []
 
@@ -288,14 +320,16 @@ def abuse(srv: Server, abuser: Callable, *args: object, settle: float) -> tuple[
                         time.sleep(0.3)
 
                 during = rooms.p99(WINDOW_SECONDS, ping_three_times)
-                report = report_of(process, results)
-            finally:
-                process.kill()
-            peak = srv.rss_mb()
-            deadline = time.monotonic() + 10
-            while srv.rss_mb() > rss_before + MEMORY_SLACK_MB and time.monotonic() < deadline:
-                time.sleep(0.2)
-            after = srv.rss_mb()
+                abusing.stop()
+                report = abusing.report()
+                abusing.process.kill()
+                peak = srv.rss_mb()
+                deadline = time.monotonic() + 10
+                while srv.rss_mb() > rss_before + MEMORY_SLACK_MB and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                after = srv.rss_mb()
+        finally:
+            abusing.process.kill()
         print(
             f"attempt {attempt}: p99 {baseline:.2f} -> {during:.2f} ms; pongs "
             f"{[round(p * 1000, 1) for p in pongs]} ms; RSS {rss_before:.1f} -> {peak:.1f} -> "
@@ -335,8 +369,9 @@ def read_until_closed(connection: ClientConnection) -> tuple[tuple[int, str] | N
         return None, received
 
 
-# The abusers run in processes of their own (spawned: they import this module). Each
-# repeats its abuse until `seconds` have passed and reports what the server answered.
+# The abusers run in processes of their own (spawned: they import this module; Abuser). Each
+# repeats its abuse while going_on() (until told to stop, ABUSE_SECONDS at most) and reports
+# what the server answered.
 
 
 def be_nice() -> None:
@@ -347,11 +382,10 @@ def be_nice() -> None:
         os.setpriority(os.PRIO_PROCESS, 0, PRIORITY + 1)
 
 
-def subscribe_a_million_topics(results, url: str, seconds: float) -> None:
+def subscribe_a_million_topics(results, url: str, going_on: Callable[[], bool]) -> None:
     be_nice()
     answers: Counter = Counter()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while going_on():
         with client(url, source=LOOPBACK) as abuser:
             try:
                 for batch in range(10_000):  # 1M topics, 100 a message
@@ -363,11 +397,10 @@ def subscribe_a_million_topics(results, url: str, seconds: float) -> None:
     results.put(dict(answers))
 
 
-def publish_900_kb(results, url: str, seconds: float) -> None:
+def publish_900_kb(results, url: str, going_on: Callable[[], bool]) -> None:
     be_nice()
     answers: Counter = Counter()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while going_on():
         with client(url, source=LOOPBACK, max_size=None) as abuser:
             publish = {"type": "publish", "topic": "other-room-0", "data": "x" * 900_000}
             with contextlib.suppress(ConnectionClosed, OSError):
@@ -376,12 +409,11 @@ def publish_900_kb(results, url: str, seconds: float) -> None:
     results.put(dict(answers))
 
 
-def never_read(results, url: str, seconds: float) -> None:
+def never_read(results, url: str, going_on: Callable[[], bool]) -> None:
     """Subscribe to a busy topic and read nothing, again and again."""
     be_nice()
     answers: Counter = Counter()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while going_on():
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a full window soon
         sock.bind((LOOPBACK, 0))
@@ -406,13 +438,12 @@ def never_read(results, url: str, seconds: float) -> None:
     results.put(dict(answers))
 
 
-def flood_50_000(results, url: str, seconds: float) -> None:
+def flood_50_000(results, url: str, going_on: Callable[[], bool]) -> None:
     """Publish 50 000 messages as fast as possible to a topic of its own, again and again."""
     be_nice()
     answers: Counter = Counter()
     relayed = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while going_on():
         with client(url, source=LOOPBACK) as abuser:
             abuser.send(json.dumps({"type": "subscribe", "topics": ["flood"]}))
             with contextlib.suppress(ConnectionClosed, OSError):
@@ -433,9 +464,11 @@ UPGRADE = (
 )
 
 
-def open_connections(results, url: str, seconds: float, idle: bool, count: int = 5000) -> None:
+def open_connections(
+    results, url: str, going_on: Callable[[], bool], idle: bool, count: int = 5000
+) -> None:
     """Open `count` connections from one address, as fast as the server accepts them, and
-    keep them open for `seconds` at least, until each has its answer (OPEN_SECONDS at most).
+    keep them open while going_on(), until each has its answer (OPEN_SECONDS at most).
 
     idle: send nothing (each would hold a file descriptor of the server until its opening
     handshake times out); else ask each for a WebSocket. The report counts the status
@@ -444,7 +477,6 @@ def open_connections(results, url: str, seconds: float, idle: bool, count: int =
     be_nice()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, count + 1000), hard))
-    deadline = time.monotonic() + seconds
     address = url.removeprefix("ws://")
     host, port = address.rsplit(":", 1)
     request = UPGRADE.format(host=address).encode()
@@ -488,12 +520,13 @@ def open_connections(results, url: str, seconds: float, idle: bool, count: int =
         read_answers(0)
     # Idle, the first ones get no answer (until the opening handshake times out, in 10 s),
     # the others are dropped after a second.
-    until = max(deadline, time.monotonic() + 2) if idle else max(deadline, opening_deadline)
-    while selector.get_map() and time.monotonic() < until:
+    at_least = time.monotonic() + 2 if idle else opening_deadline
+    while selector.get_map() and (going_on() or time.monotonic() < at_least):
         read_answers(0.1)
     if unanswered := len(selector.get_map()):
         answers["no answer"] = unanswered
-    time.sleep(max(0.0, deadline - time.monotonic()))
+    while going_on():
+        time.sleep(0.05)
     selector.close()
     for sock in held:
         sock.close()
@@ -503,6 +536,7 @@ def open_connections(results, url: str, seconds: float, idle: bool, count: int =
 # ------------------------------------------------------------------ the tests ---
 
 
+@timed
 def test_a_million_topics_from_one_connection(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         answers, moved = assert_others_unharmed(srv, subscribe_a_million_topics)
@@ -511,6 +545,7 @@ def test_a_million_topics_from_one_connection(tmp_path: Path) -> None:
         assert srv.metrics()["signaling_topics"] == 0  # the other rooms' are gone too
 
 
+@timed
 def test_publishes_of_900_kb(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         answers, moved = assert_others_unharmed(srv, publish_900_kb)
@@ -521,6 +556,7 @@ def test_publishes_of_900_kb(tmp_path: Path) -> None:
         assert "closed 127.0.0.1: frame with" in srv.log.read_text()
 
 
+@timed
 def test_a_client_that_never_reads(tmp_path: Path) -> None:
     with server(tmp_path, "--max-send-buffer", str(256 * 1024)) as srv:
         answers, moved = assert_others_unharmed(srv, never_read)
@@ -529,6 +565,7 @@ def test_a_client_that_never_reads(tmp_path: Path) -> None:
         assert "bytes wait to be sent to it" in srv.log.read_text()
 
 
+@timed
 def test_a_flood_of_50_000_messages(tmp_path: Path) -> None:
     with server(tmp_path) as srv:
         report, moved = assert_others_unharmed(srv, flood_50_000)
@@ -538,6 +575,7 @@ def test_a_flood_of_50_000_messages(tmp_path: Path) -> None:
         assert moved['signaling_refusals_total{reason="message_rate"}'] == len(report["relayed"])
 
 
+@timed
 @pytest.mark.parametrize("idle", [False, True], ids=["handshakes", "idle-sockets"])
 def test_5000_connections_from_one_address(tmp_path: Path, idle: bool) -> None:
     # Connections are counted when accepted, before any HTTP, unless they come from a
@@ -559,6 +597,7 @@ def test_5000_connections_from_one_address(tmp_path: Path, idle: bool) -> None:
         assert lines <= 1 + (time.monotonic() - started) // 10, "one line per 10 s"
 
 
+@timed
 def test_file_descriptors_do_not_run_out(tmp_path: Path) -> None:
     """With 200 file descriptors, 1000 idle connections from a trusted proxy's address
     (counted against its address only once they send HTTP): the server refuses what it
@@ -568,8 +607,9 @@ def test_file_descriptors_do_not_run_out(tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
 
     with server(tmp_path, preexec_fn=few_files) as srv, client(srv.url, source=OTHERS) as connected:
-        process, results = start_abuser(open_connections, srv.url, ABUSE_SECONDS, True, 1000)
+        abusing = Abuser(open_connections, srv.url, ABUSE_SECONDS, True, 1000)
         try:
+            abusing.go()
             time.sleep(1.5)
             pongs = []
             for _ in range(3):
@@ -579,10 +619,10 @@ def test_file_descriptors_do_not_run_out(tmp_path: Path) -> None:
                 time.sleep(0.2)
             # two of three in time, as in the other abuse tests
             assert sorted(pongs)[1] < PONG_WITHIN, f"pongs took {pongs} s"
-            answers = report_of(process, results)
+            answers = abusing.report()
         finally:
-            process.join(10)
-            process.kill()
+            abusing.process.join(10)
+            abusing.process.kill()
         # it holds what it can (72 connections, one of them `connected`), drops the others
         assert answers == {"closed": 1000 - 71, "no answer": 71}
         # The server takes new clients once the sockets are gone.
@@ -625,6 +665,7 @@ def test_accept_errors_are_logged_once_in_a_while(caplog: pytest.LogCaptureFixtu
 # ------------------------------------------------------ limits, one at a time ---
 
 
+@timed
 def test_each_limit_closes_with_a_code_and_a_reason(tmp_path: Path) -> None:
     flags = ["--max-topics", "3", "--max-topics-per-message", "2", "--max-topic-length", "8"]
     flags += ["--max-message-size", "1000", "--messages-per-second", "1"]

@@ -112,8 +112,8 @@ def release_2(template):
             file.write("Added by release 2.\n")
 
 
-def test_release_reaches_the_site_and_every_owner_edit_stays(template, tmp_path):
-    site = generate(template, tmp_path / "site")
+def test_release_reaches_the_site_and_every_owner_edit_stays(template_and_site):
+    template, site = template_and_site
     owned = make_owner_edits(site)
     release(template, "v2.0.0", release_2)
 
@@ -260,8 +260,8 @@ def test_reshaped_question_takes_over_the_old_answer(template, tmp_path, kernel,
     assert changed_files(site) == {".copier-answers.yml"}
 
 
-def test_update_of_a_dirty_repo_is_refused_and_changes_nothing(template, tmp_path):
-    site = generate(template, tmp_path / "site")
+def test_update_of_a_dirty_repo_is_refused_and_changes_nothing(template_and_site):
+    template, site = template_and_site
     release(template, "v2.0.0", release_2)
     with (site / "content/welcome.ipynb").open("a") as welcome:
         welcome.write("\n")
@@ -273,8 +273,8 @@ def test_update_of_a_dirty_repo_is_refused_and_changes_nothing(template, tmp_pat
     assert (snapshot(site), run(["git", "status", "--porcelain"], site).stdout) == before
 
 
-def test_recopy_keeps_the_owner_files(template, tmp_path):
-    site = generate(template, tmp_path / "site")
+def test_recopy_keeps_the_owner_files(template_and_site):
+    _, site = template_and_site
     owned = make_owner_edits(site)
     run(["copier", "recopy", "--defaults", "--overwrite"], site)
     for name, content in owned.items():
@@ -294,9 +294,9 @@ def test_recopy_keeps_the_owner_files(template, tmp_path):
     ids=["conflict-markers", "rej-file"],
 )
 def test_pre_commit_refuses_what_a_conflicted_update_leaves(
-    template, tmp_path, leftover, text, hook_id
+    template_and_site, leftover, text, hook_id
 ):
-    site = generate(template, tmp_path / "site")
+    _, site = template_and_site
     run(["pre-commit", "install"], site)
     head = run(["git", "rev-parse", "HEAD"], site).stdout
     (site / leftover).write_text(text)
@@ -508,9 +508,9 @@ def retitle_the_update_guide(template):
     ],
 )
 def test_a_conflicted_update_fails_the_pages_build_naming_the_file(
-    template, tmp_path, conflict, named, problem
+    template_and_site, conflict, named, problem
 ):
-    site = generate(template, tmp_path / "site")
+    template, site = template_and_site
     replace_once(site / GUIDE, GUIDE_TITLE, "# How we update our site\n")  # the owner's edit
     commit_all(site, "our title")
     release(template, "v2.0.0", retitle_the_update_guide)
@@ -525,8 +525,8 @@ def test_a_conflicted_update_fails_the_pages_build_naming_the_file(
     assert f"::{named} {problem}" in error
 
 
-def test_a_clean_update_builds(template, tmp_path):
-    site = generate(template, tmp_path / "site")
+def test_a_clean_update_builds(template_and_site):
+    template, site = template_and_site
     release(template, "v2.0.0", retitle_the_update_guide)
     update(site, "--skip-answered")
     commit_all(site, "Update the template to v2.0.0")

@@ -139,6 +139,29 @@ def making(cached: Path):
         yield
 
 
+def made_once(tmp_path_factory, name, make):
+    """This test process's own copy of a folder that `make(folder)` fills once per test run.
+
+    pytest-xdist's processes each hold their own session fixtures, but the sites they render
+    and build are the same (each process built twelve of them, Python sites among them): the
+    first process to need one makes it, the others wait for it and copy it. A copy each, as tests
+    and previews write into their sites (preview.py writes its signaling URLs into _output/).
+    """
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the processes' folders share a parent
+        run_folder = run_folder.parent
+    made = run_folder / "made-once" / name
+    with making(made):
+        if not (made / ".made").exists():
+            shutil.rmtree(made, ignore_errors=True)  # a process that failed half-way
+            made.mkdir(parents=True)
+            make(made)
+            (made / ".made").touch()
+    copy = tmp_path_factory.mktemp(name)
+    shutil.copytree(made, copy, symlinks=True, dirs_exist_ok=True)
+    return copy
+
+
 def make_env(version: str, requirements: list[str]) -> Path:
     """A virtual environment with these requirements; one per set of pins, cached."""
     key = hashlib.sha256(json.dumps([version, requirements]).encode()).hexdigest()[:16]

@@ -3,6 +3,7 @@ working tree) committed and tagged v1.0.0, later releases tagged on top, and a s
 from v1.0.0 in its own git repo. Copier runs from the command line."""
 
 import json
+import os
 import shutil
 
 import yaml
@@ -44,11 +45,12 @@ def release(template, version, change):
 
 
 def generate(template, site, **answers):
-    """A site repo generated from v1.0.0 of the template, committed."""
-    run(
-        ["copier", "copy", "--defaults", "--vcs-ref=v1.0.0", *cli_data(answers), template, site],
-        template.parent,
-    )
+    """A site repo generated from v1.0.0 of the template, committed. Its answers name the
+    template by a path relative to the site (copier copy runs in the site's folder), so a copy
+    of both folders updates from the template copied beside it."""
+    site.mkdir()
+    copy = ["copier", "copy", "--defaults", "--vcs-ref=v1.0.0", *cli_data(answers)]
+    run([*copy, os.path.relpath(template, site), "."], site)
     run(["git", "init", "-q"], site)
     commit_all(site, "site generated")
     return site
