@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.processes import LOOPBACK, free_port, http_get, running
+from support.processes import LOOPBACK, START_TIMEOUT, free_port, http_get, running
 from support.signaling_clients import (
     ALLOWED_ORIGIN,
     TIMEOUT,
@@ -333,7 +333,7 @@ def test_bad_configuration_is_refused_with_a_clear_message(
         check=False,
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
+        timeout=START_TIMEOUT,
     )
     assert result.returncode == 2, result.stderr
     assert error in result.stderr
@@ -347,7 +347,7 @@ def test_a_port_in_use_is_reported() -> None:
             check=False,
             capture_output=True,
             text=True,
-            timeout=TIMEOUT,
+            timeout=START_TIMEOUT,
         )
     assert result.returncode == 1
     assert f"cannot serve on {LOOPBACK}:{port}" in result.stderr

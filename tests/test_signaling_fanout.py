@@ -37,7 +37,7 @@ from support.collaboration import room_prefix, text_of, trade_edits
 from support.metrics import read_metrics
 from support.networks import LOCAL, Network
 from support.previews import preview
-from support.processes import LOOPBACK, free_port, running, stop, wait_until
+from support.processes import LOOPBACK, START_TIMEOUT, free_port, running, stop, wait_until
 from support.signaling_clients import (
     ALLOWED_ORIGIN,
     TIMEOUT,
@@ -534,7 +534,7 @@ def test_without_redis_url_the_redis_package_is_not_needed(topic: str) -> None:
         [*command, "--allowed-origin", "*", "--redis-url", "redis://localhost"],
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
+        timeout=START_TIMEOUT,
         check=False,
     )
     assert result.returncode == 2
@@ -554,7 +554,7 @@ def test_a_bad_redis_url_is_refused_with_a_clear_message(url: str, error: str) -
         env={**os.environ, "REDIS_URL": url},
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
+        timeout=START_TIMEOUT,
         check=False,
     )
     assert result.returncode == 2

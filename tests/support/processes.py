@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 LOOPBACK = "127.0.0.1"
 STOP_TIMEOUT = 5.0  # seconds a process gets to exit after SIGTERM before it is killed
+# Seconds a server process gets to start (or to refuse its settings and exit): a Python start
+# with its imports took over 5 s at the busiest moment of a full run on 2 cores.
+START_TIMEOUT = 15.0
 # never route test traffic to a server under test through a proxy from the environment
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -78,7 +81,7 @@ def running(
     cwd: str | os.PathLike | None = None,
     ready_port: int | None = None,
     ready_host: str = LOOPBACK,
-    ready_timeout: float = 10.0,
+    ready_timeout: float = START_TIMEOUT,
     **popen_kwargs,
 ) -> Iterator[subprocess.Popen]:
     """Run cmd for the duration of the with block and yield its Popen.

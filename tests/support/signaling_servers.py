@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .processes import LOOPBACK, free_port, running
-from .signaling_clients import TIMEOUT
+from .processes import LOOPBACK, START_TIMEOUT, free_port, running
 from .sites import REPO_ROOT
 
 SERVER = REPO_ROOT / "template" / "signaling" / "server.py"  # runs the package next to it
@@ -56,7 +55,7 @@ def our_server(
 def server_help() -> str:
     """What `server.py --help` prints (it must succeed)."""
     result = subprocess.run(
-        [sys.executable, SERVER, "--help"], capture_output=True, text=True, timeout=TIMEOUT
+        [sys.executable, SERVER, "--help"], capture_output=True, text=True, timeout=START_TIMEOUT
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
