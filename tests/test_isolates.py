@@ -75,8 +75,8 @@ def two_sites(tmp_path_factory):
                 answers = {"repo_name": name, "own_browser_storage": own_browser_storage}
                 build_to_drive(render(root / name, **answers))
 
-        name = f"two-sites-{'own' if own_browser_storage else 'shared'}-storage"
-        root = made_once(tmp_path_factory, name, render_and_build)
+        storage = "own" if own_browser_storage else "shared"
+        root = made_once(tmp_path_factory, f"two-sites-{storage}-storage", render_and_build)
         www = root / "www"
         www.mkdir()
         for name in ("a", "b"):

@@ -241,16 +241,16 @@ async def rooms(pipe, url: str) -> None:
 
 class Abuser:
     """target(results, url, going_on, *args) in a process of its own, which starts now, abuses
-    once told (`go`), and stops when told (`stop`) or after `seconds`: what it costs to start
-    and to end is not in the timed windows."""
+    once told (`go`), and stops when told (`stop`) or after ABUSE_SECONDS: what it costs to
+    start and to end is not in the timed windows."""
 
-    def __init__(self, target: Callable, url: str, seconds: float, *args: object) -> None:
+    def __init__(self, target: Callable, url: str, *args: object) -> None:
         context = multiprocessing.get_context("spawn")
         self.results, self._ready = context.Queue(), context.Event()
         self._go, self._stop = context.Event(), context.Event()
         self.process = context.Process(
             target=abuse_when_told,
-            args=(self._ready, self._go, self._stop, seconds, target, self.results, url, *args),
+            args=(self._ready, self._go, self._stop, target, self.results, url, *args),
             daemon=True,
         )
         self.process.start()
@@ -277,12 +277,10 @@ class Abuser:
         raise AssertionError("the abuser ran for too long")
 
 
-def abuse_when_told(
-    ready, go, stop, seconds: float, target: Callable, results, url: str, *args: object
-) -> None:
+def abuse_when_told(ready, go, stop, target: Callable, results, url: str, *args: object) -> None:
     ready.set()
     go.wait()
-    deadline = time.monotonic() + seconds
+    deadline = time.monotonic() + ABUSE_SECONDS
     target(results, url, lambda: time.monotonic() < deadline and not stop.is_set(), *args)
 
 
@@ -303,7 +301,7 @@ def assert_others_unharmed(
 def abuse(srv: Server, abuser: Callable, *args: object, settle: float) -> tuple[object, dict]:
     """Up to ATTEMPTS times, until the pongs and the other rooms' p99 pass (see the top)."""
     for attempt in range(1, ATTEMPTS + 1):
-        abusing = Abuser(abuser, srv.url, ABUSE_SECONDS, *args)  # starts beside the rooms
+        abusing = Abuser(abuser, srv.url, *args)  # starts beside the rooms
         try:
             with OtherRooms(srv.url) as rooms:
                 abusing.wait_until_ready()
@@ -607,7 +605,7 @@ def test_file_descriptors_do_not_run_out(tmp_path: Path) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (200, 200))
 
     with server(tmp_path, preexec_fn=few_files) as srv, client(srv.url, source=OTHERS) as connected:
-        abusing = Abuser(open_connections, srv.url, ABUSE_SECONDS, True, 1000)
+        abusing = Abuser(open_connections, srv.url, True, 1000)
         try:
             abusing.go()
             time.sleep(1.5)
